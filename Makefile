@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+SOCKETIO_CLIENT_VERSION := 4.8.4
+
+.PHONY: run test lint vendor bench cluster clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+## make run: install, upgrade the schema, serve on http://$(HOST):$(PORT)
+run: $(VENV)/.runtime
+	$(BIN)/flask --app app db upgrade
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python app.py
+
+## make test: install the test tools and run every test
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+## make vendor: refresh the bundled socket.io client from the npm registry
+vendor:
+	rm -rf .vendor-tmp && mkdir .vendor-tmp
+	cd .vendor-tmp && npm pack --silent socket.io-client@$(SOCKETIO_CLIENT_VERSION) >/dev/null && tar xzf socket.io-client-$(SOCKETIO_CLIENT_VERSION).tgz
+	cp .vendor-tmp/package/dist/socket.io.min.js static/vendor/socket.io.min.js
+	cp .vendor-tmp/package/LICENSE static/vendor/socket.io.LICENSE
+	printf 'socket.io-client %s (npm package dist/socket.io.min.js); refresh with make vendor\n' $(SOCKETIO_CLIENT_VERSION) > static/vendor/README.md
+	rm -rf .vendor-tmp
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,36 @@
+"""Entry point for `make run`: patch the standard library first, then serve.
+
+Monkey-patching happens here and only here, before anything else is imported,
+so `fitness_app` itself never depends on eventlet. ASYNC_MODE=gevent switches
+to the documented alternative; ASYNC_MODE=threading needs no patching.
+"""
+
+import os
+
+ASYNC_MODE = os.environ.setdefault("ASYNC_MODE", "eventlet")
+if ASYNC_MODE == "eventlet":
+    import eventlet
+
+    eventlet.monkey_patch()
+elif ASYNC_MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+
+from fitness_app import create_app  # noqa: E402
+from fitness_app.extensions import socketio  # noqa: E402
+
+app = create_app(os.environ.get("FLASK_CONFIG", "development"))
+
+if __name__ == "__main__":
+    options = {}
+    if ASYNC_MODE == "eventlet":
+        # eventlet's WSGI server holds 1024 connections unless told otherwise.
+        options["max_size"] = int(os.environ.get("MAX_CONNECTIONS", "20000"))
+    socketio.run(
+        app,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "5000")),
+        log_output=os.environ.get("ACCESS_LOG", "0") == "1",
+        **options,
+    )

@@ -1,0 +1,112 @@
+"""Configuration read from the environment.
+
+Every setting that differs between machines comes from an environment variable,
+so the same code runs on a laptop (`make run`, SQLite, one process) and behind
+nginx (PostgreSQL, Redis, several workers) without edits.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _persistent_secret_key() -> str:
+    """Return SECRET_KEY from the environment, or one generated once per instance.
+
+    A generated key is kept in `instance/secret_key` so sessions survive a
+    restart; it is never committed because `instance/` is ignored.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        # O_EXCL keeps two workers starting at once from writing different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'fitness.db'}"
+
+
+def _list(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = _persistent_secret_key()
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    # eventlet by default (app.py monkey-patches for it); gevent and threading
+    # are the alternatives. Set explicitly because auto-detection would pick
+    # eventlet whenever it is installed.
+    ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
+    # None means same-origin only; a comma-separated list allows those origins.
+    CORS_ALLOWED_ORIGINS = _list(os.environ.get("CORS_ALLOWED_ORIGINS"))
+    SOCKETIO_MAX_HTTP_BUFFER_SIZE = 64 * 1024
+    SOCKETIO_PING_INTERVAL = int(os.environ.get("SOCKETIO_PING_INTERVAL", "25"))
+    SOCKETIO_PING_TIMEOUT = int(os.environ.get("SOCKETIO_PING_TIMEOUT", "20"))
+    WORKOUTS_PER_PAGE = 20
+    NOTIFICATIONS_PER_PAGE = 30
+    REPLAY_LIMIT = 100
+    PRESENCE_INTERVAL_SECONDS = float(os.environ.get("PRESENCE_INTERVAL_SECONDS", "1"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class DevelopmentConfig(Config):
+    """`make run`: one process on SQLite unless DATABASE_URL says otherwise."""
+
+
+class ProductionConfig(Config):
+    """Behind nginx: cookies only over https unless told otherwise."""
+
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestingConfig(Config):
+    """pytest: threading mode, so tests never import eventlet."""
+
+    TESTING = True
+    ASYNC_MODE = "threading"
+    SECRET_KEY = secrets.token_hex(32)
+    REDIS_URL = None
+    PRESENCE_INTERVAL_SECONDS = 0.1
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}

@@ -1,0 +1,84 @@
+"""fitness_app: log workouts, set goals, and hear about it the moment it happens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from config import BASE_DIR, CONFIGS, INSTANCE_DIR
+from fitness_app.extensions import csrf, db, login_manager, migrate, socketio
+
+
+def create_app(config_name: str = "development", overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app. Tests pass `overrides` to point it at their own database."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(CONFIGS[config_name])
+    if overrides:
+        app.config.update(overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from fitness_app import database
+    from fitness_app.models import User
+    from fitness_app.realtime import presence
+    from fitness_app.services import goals, notifications
+
+    database.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
+        max_http_buffer_size=app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
+        ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
+        manage_session=True,
+    )
+    presence.init_app(app)
+    notifications.init_app(app)
+    goals.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from fitness_app import admin, auth, errors, goals, main, notifications, workouts
+    from fitness_app.realtime import events  # noqa: F401 - registers the socket handlers
+
+    for module in (auth, workouts, goals, notifications, admin, main, errors):
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def inject_unread() -> dict[str, Any]:
+        from flask_login import current_user
+
+        from fitness_app.services.notifications import latest_id, unread_count
+
+        if not current_user.is_authenticated:
+            return {}
+        return {
+            "unread_total": unread_count(current_user.id),
+            "last_notification_id": latest_id(current_user),
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from fitness_app import cli
+
+    cli.init_app(app)

@@ -1,0 +1,101 @@
+"""`flask create-admin`, `flask announce` and `flask seed-demo`."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from fitness_app.extensions import db
+from fitness_app.models import User
+from fitness_app.realtime import push
+from fitness_app.services import goals, notifications, workouts
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-password"
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.option("--email", prompt=True, help="The admin's email address.")
+@click.option("--username", prompt=True, help="The admin's username.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_admin(email: str, username: str, password: str) -> None:
+    """Create an admin, or make the user with this email an admin."""
+    email = email.strip().lower()
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is not None:
+        user.is_admin = True
+        db.session.commit()
+        click.echo(f"{user.username} <{email}> is now an admin.")
+        return
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise click.BadParameter(f"username {username!r} is taken", param_hint="--username")
+    user = User(username=username, email=email, is_admin=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created admin {username} <{email}>.")
+
+
+@click.command("announce")
+@with_appcontext
+@click.argument("text")
+def announce(text: str) -> None:
+    """Broadcast an announcement, exactly as the admin page does."""
+    text = text.strip()
+    if not 1 <= len(text) <= 500:
+        raise click.BadParameter("an announcement has 1 to 500 characters", param_hint="TEXT")
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        with push.through_message_queue(url):
+            notification = notifications.announce(None, text)
+            notifications.push_unread_counts_to_online()
+        click.echo(f"Announcement {notification.id} stored and sent live through {url}.")
+    else:
+        notification = notifications.announce(None, text)
+        click.echo(
+            f"Announcement {notification.id} stored. No message queue is configured, so no "
+            "running server can be reached from here: users get it in their inbox and on "
+            "their next connection. Set REDIS_URL to make it live."
+        )
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create a demo user with a week of workouts and two goals; print the login."""
+    user = db.session.scalar(sa.select(User).where(User.email == DEMO_EMAIL))
+    if user is None:
+        user = User(username="demo", email=DEMO_EMAIL)
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        today = date.today()
+        for offset, (title, activity, minutes, km) in enumerate(
+            [("Easy run", "run", 30, 5.0), ("Commute ride", "ride", 45, 15.0),
+             ("Pool session", "swim", 40, 1.5), ("Evening yoga", "yoga", 25, None)]
+        ):
+            workouts.log_workout(
+                user.id,
+                workouts.WorkoutInput(title, activity, minutes, km, today - timedelta(days=offset)),
+                completed=True,
+            )
+        workouts.log_workout(
+            user.id,
+            workouts.WorkoutInput("Long run", "run", 90, 18.0, today + timedelta(days=1)),
+            completed=False,
+        )
+        goals.create_goal(user.id, "workouts", 5, "week")
+        goals.create_goal(user.id, "distance_km", 100, "month")
+    click.echo(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_admin, announce, seed_demo):
+        app.cli.add_command(command)

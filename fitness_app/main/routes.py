@@ -1,0 +1,57 @@
+"""The dashboard and the health check."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import jsonify, render_template
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from fitness_app.extensions import db
+from fitness_app.main import bp
+from fitness_app.main.chart import week_chart
+from fitness_app.models import Workout
+from fitness_app.services import goals
+
+
+@bp.route("/")
+@login_required
+def index() -> str:
+    recent = db.session.scalars(
+        sa.select(Workout)
+        .where(Workout.user_id == current_user.id)
+        .order_by(Workout.performed_on.desc(), Workout.id.desc())
+        .limit(5)
+    ).all()
+    today = date.today()
+    monday = today - timedelta(days=today.weekday())
+    minutes_by_day = dict(
+        db.session.execute(
+            sa.select(Workout.performed_on, sa.func.sum(Workout.duration_minutes))
+            .where(
+                Workout.user_id == current_user.id,
+                Workout.completed_at.is_not(None),
+                Workout.performed_on >= monday,
+                Workout.performed_on < monday + timedelta(days=7),
+            )
+            .group_by(Workout.performed_on)
+        ).all()
+    )
+    return render_template(
+        "main/index.html",
+        recent=recent,
+        progress=goals.progress_for(current_user.id, today),
+        chart=week_chart(monday, minutes_by_day, today),
+    )
+
+
+@bp.route("/healthz")
+def healthz() -> Response | tuple[Response, int]:
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        db.session.rollback()
+        return jsonify(status="unavailable"), 503
+    return jsonify(status="ok")

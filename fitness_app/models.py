@@ -1,0 +1,148 @@
+"""Database tables. Behaviour lives in `services/`; these classes only describe rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from fitness_app.extensions import db
+
+ACTIVITIES = ("run", "ride", "swim", "walk", "strength", "yoga", "other")
+NOTIFICATION_KINDS = ("workout_completed", "goal_achieved", "announcement")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    is_admin: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class Workout(db.Model):
+    __tablename__ = "workouts"
+    __table_args__ = (sa.Index("ix_workouts_user_day", "user_id", "performed_on"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    title: so.Mapped[str] = so.mapped_column(sa.String(120))
+    activity: so.Mapped[str] = so.mapped_column(sa.String(16))
+    duration_minutes: so.Mapped[int]
+    distance_km: so.Mapped[float | None]
+    performed_on: so.Mapped[date] = so.mapped_column(sa.Date)
+    # NULL while planned; set once, by a conditional UPDATE, when completed.
+    completed_at: so.Mapped[datetime | None] = so.mapped_column(
+        sa.DateTime(timezone=True)
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
+
+
+class Goal(db.Model):
+    __tablename__ = "goals"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: so.Mapped[str] = so.mapped_column(sa.String(24))
+    target: so.Mapped[float]
+    period: so.Mapped[str] = so.mapped_column(sa.String(16))
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    achievements: so.WriteOnlyMapped[Achievement] = so.relationship(
+        back_populates="goal", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Achievement(db.Model):
+    """A goal reached within one period; the unique key makes it happen once."""
+
+    __tablename__ = "achievements"
+    __table_args__ = (sa.UniqueConstraint("goal_id", "period_key"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    goal_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("goals.id", ondelete="CASCADE")
+    )
+    period_key: so.Mapped[str] = so.mapped_column(sa.String(32))
+    achieved_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    goal: so.Mapped[Goal] = so.relationship(back_populates="achievements")
+
+
+class Notification(db.Model):
+    """A stored notification. `user_id` NULL means an announcement to everyone."""
+
+    __tablename__ = "notifications"
+    # AUTOINCREMENT: SQLite would otherwise reuse the id of a deleted last row,
+    # and clients rely on ids that only grow (`last_id` replay).
+    __table_args__ = (
+        sa.Index("ix_notifications_user_id_id", "user_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    kind: so.Mapped[str] = so.mapped_column(sa.String(24))
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    message: so.Mapped[str] = so.mapped_column(sa.String(500))
+    data: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    read_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])
+
+
+class AnnouncementRead(db.Model):
+    """Per-user read state of an announcement, which is stored once for everyone."""
+
+    __tablename__ = "announcement_reads"
+
+    notification_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )

@@ -1,0 +1,128 @@
+"""Who is online: connections per user, kept in memory or, with a queue, in Redis.
+
+With several workers each one keeps its own Redis hash of sid → user, and
+refreshes its expiry from a heartbeat. A worker that dies without a goodbye
+stops refreshing, so its connections fall out of the count on their own.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+KEY_PREFIX = "fitness:presence:"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    users: int
+    connections: int
+
+    def as_payload(self) -> dict[str, int]:
+        return {"users": self.users, "connections": self.connections}
+
+
+class MemoryPresence:
+    """One process: a dict of sid → (user id, login id)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sids: dict[str, tuple[int, str]] = {}
+
+    def add(self, sid: str, user_id: int, login_id: str) -> None:
+        with self._lock:
+            self._sids[sid] = (user_id, login_id)
+
+    def remove(self, sid: str) -> None:
+        with self._lock:
+            self._sids.pop(sid, None)
+
+    def _entries(self) -> list[tuple[int, str]]:
+        with self._lock:
+            return list(self._sids.values())
+
+    def _sid_entries(self) -> list[tuple[str, int, str]]:
+        with self._lock:
+            return [(sid, uid, login) for sid, (uid, login) in self._sids.items()]
+
+    def heartbeat(self) -> None:
+        """Nothing expires in memory."""
+
+    def snapshot(self) -> Snapshot:
+        entries = self._entries()
+        return Snapshot(users=len({uid for uid, _ in entries}), connections=len(entries))
+
+    def online_user_ids(self) -> set[int]:
+        return {uid for uid, _ in self._entries()}
+
+    def sids_for_login(self, login_id: str) -> list[str]:
+        return [sid for sid, _, login in self._sid_entries() if login == login_id]
+
+
+class RedisPresence(MemoryPresence):
+    """Several processes: each writes its own hash, everyone reads them all."""
+
+    def __init__(self, url: str, ttl_seconds: int = 30) -> None:
+        super().__init__()
+        import redis
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._key = f"{KEY_PREFIX}{uuid.uuid4().hex}"
+        self._ttl = ttl_seconds
+
+    def add(self, sid: str, user_id: int, login_id: str) -> None:
+        super().add(sid, user_id, login_id)
+        pipe = self._redis.pipeline()
+        pipe.hset(self._key, sid, f"{user_id}:{login_id}")
+        pipe.expire(self._key, self._ttl)
+        pipe.execute()
+
+    def remove(self, sid: str) -> None:
+        super().remove(sid)
+        self._redis.hdel(self._key, sid)
+
+    def heartbeat(self) -> None:
+        """Keep this worker's hash alive, rewriting it if Redis lost it in a restart."""
+        local = self._sid_entries()
+        if not local:
+            return
+        if self._redis.expire(self._key, self._ttl):
+            return
+        pipe = self._redis.pipeline()
+        pipe.hset(self._key, mapping={sid: f"{uid}:{login}" for sid, uid, login in local})
+        pipe.expire(self._key, self._ttl)
+        pipe.execute()
+
+    def _all_sid_entries(self) -> list[tuple[str, int, str]]:
+        entries = []
+        for key in self._redis.scan_iter(match=f"{KEY_PREFIX}*", count=100):
+            for sid, value in self._redis.hgetall(key).items():
+                uid, _, login = value.partition(":")
+                entries.append((sid, int(uid), login))
+        return entries
+
+    def _entries(self) -> list[tuple[int, str]]:
+        return [(uid, login) for _, uid, login in self._all_sid_entries()]
+
+    def sids_for_login(self, login_id: str) -> list[str]:
+        return [sid for sid, _, login in self._all_sid_entries() if login == login_id]
+
+
+_EXTENSION_KEY = "fitness_presence"
+
+
+def init_app(app: Flask) -> None:
+    """Pick the store: Redis when a message queue joins several workers."""
+    url = app.config.get("REDIS_URL")
+    app.extensions[_EXTENSION_KEY] = RedisPresence(url) if url else MemoryPresence()
+
+
+def store() -> MemoryPresence:
+    return current_app.extensions[_EXTENSION_KEY]
+
+
+def online_user_ids() -> set[int]:
+    return store().online_user_ids()

@@ -1,0 +1,274 @@
+"""Notifications: stored first, pushed to the user's room only after the commit.
+
+Services call `notify` inside their transaction. The row is flushed with the
+workout or achievement that caused it; a session hook serialises it just
+before COMMIT and emits it just after, so a rolled-back transaction notifies
+nobody and no emit path needs a database query of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask
+
+from fitness_app.extensions import db
+from fitness_app.models import AnnouncementRead, Notification, User, utcnow
+from fitness_app.realtime import presence, push
+from fitness_app.realtime.rooms import user_room
+from fitness_app.services.sql import insert_ignoring_duplicates
+
+_PENDING = "fitness_outbox_pending"
+_READY = "fitness_outbox_ready"
+
+
+@dataclass
+class _Outbox:
+    notifications: list[Notification] = field(default_factory=list)
+    unread_users: set[int] = field(default_factory=set)
+
+
+def _outbox(session: so.Session) -> _Outbox:
+    return session.info.setdefault(_PENDING, _Outbox())
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`; SQLite hands datetimes back without a zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def serialize(notification: Notification) -> dict[str, Any]:
+    """The `notification` event payload named in the interface contract."""
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "title": notification.title,
+        "message": notification.message,
+        "created_at": iso_utc(notification.created_at),
+        "data": notification.data or {},
+    }
+
+
+def notify(
+    user_id: int | None, kind: str, title: str, message: str, data: dict[str, Any] | None = None
+) -> Notification:
+    """Add a notification to the current transaction; it is pushed once that commits.
+
+    `user_id` None makes it an announcement for every user.
+    """
+    notification = Notification(
+        user_id=user_id, kind=kind, title=title, message=message, data=data or {}
+    )
+    db.session.add(notification)
+    outbox = _outbox(db.session())
+    outbox.notifications.append(notification)
+    if user_id is not None:
+        outbox.unread_users.add(user_id)
+    return notification
+
+
+def unread_changed(user_id: int) -> None:
+    """Note that a user's unread count changes when the current transaction commits."""
+    _outbox(db.session()).unread_users.add(user_id)
+
+
+def visible_to(user: User) -> sa.ColumnElement[bool]:
+    """Rows a user may see: their own, and announcements made since they joined."""
+    return sa.or_(
+        Notification.user_id == user.id,
+        sa.and_(Notification.user_id.is_(None), Notification.created_at >= user.created_at),
+    )
+
+
+def is_unread_for(user_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    read = sa.exists().where(
+        AnnouncementRead.notification_id == Notification.id,
+        AnnouncementRead.user_id == user_id,
+    )
+    return sa.or_(
+        sa.and_(Notification.user_id.is_not(None), Notification.read_at.is_(None)),
+        sa.and_(Notification.user_id.is_(None), ~read),
+    )
+
+
+def unread_counts(user_ids: Iterable[int]) -> dict[int, int]:
+    """Unread notifications per user, announcements included, in a few queries."""
+    ids = sorted(set(user_ids))
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        personal = (
+            sa.select(sa.func.count(Notification.id))
+            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+            .scalar_subquery()
+        )
+        announcements = (
+            sa.select(sa.func.count(Notification.id))
+            .where(
+                Notification.user_id.is_(None),
+                Notification.created_at >= User.created_at,
+                is_unread_for(User.id),
+            )
+            .scalar_subquery()
+        )
+        rows = db.session.execute(
+            sa.select(User.id, personal + announcements).where(User.id.in_(chunk))
+        )
+        counts.update({user_id: count for user_id, count in rows})
+    return counts
+
+
+def unread_count(user_id: int) -> int:
+    return unread_counts([user_id]).get(user_id, 0)
+
+
+def list_after(user: User, after: int, limit: int) -> list[Notification]:
+    """The user's notifications with an id above `after`, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Notification)
+            .where(visible_to(user), Notification.id > after)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
+def inbox_query(user: User) -> sa.Select[Any]:
+    """Everything the user may see, newest first."""
+    return sa.select(Notification).where(visible_to(user)).order_by(Notification.id.desc())
+
+
+def unread_among(user: User, ids: Iterable[int]) -> set[int]:
+    """Which of these notification ids are still unread for this user."""
+    return set(
+        db.session.scalars(
+            sa.select(Notification.id).where(
+                Notification.id.in_(list(ids)), is_unread_for(sa.literal(user.id))
+            )
+        )
+    )
+
+
+def latest_id(user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.max(Notification.id)).where(visible_to(user))) or 0
+
+
+def mark_read(user: User, notification_id: int) -> bool:
+    """Mark one notification read. False when it is not the user's to read."""
+    notification = db.session.scalar(
+        sa.select(Notification).where(Notification.id == notification_id, visible_to(user))
+    )
+    if notification is None:
+        return False
+    if notification.user_id is None:
+        changed = insert_ignoring_duplicates(
+            AnnouncementRead, {"notification_id": notification.id, "user_id": user.id}
+        )
+    else:
+        changed = db.session.execute(
+            sa.update(Notification)
+            .where(Notification.id == notification.id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        ).rowcount
+    if changed:
+        unread_changed(user.id)
+    db.session.commit()
+    return True
+
+
+def mark_all_read(user: User) -> None:
+    now = utcnow()
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+    )
+    unread_announcements = sa.select(
+        Notification.id, sa.literal(user.id), sa.literal(now)
+    ).where(
+        Notification.user_id.is_(None),
+        Notification.created_at >= user.created_at,
+        is_unread_for(sa.literal(user.id)),
+    )
+    db.session.execute(
+        sa.insert(AnnouncementRead).from_select(
+            ["notification_id", "user_id", "read_at"], unread_announcements
+        )
+    )
+    unread_changed(user.id)
+    db.session.commit()
+
+
+def announce(author: User | None, message: str) -> Notification:
+    """Store one announcement row for everyone, then emit it once to every connection."""
+    notification = notify(
+        None,
+        "announcement",
+        "Announcement",
+        message,
+        {"author": author.username if author else None},
+    )
+    notification.author_id = author.id if author else None
+    db.session.commit()
+    return notification
+
+
+def push_unread_counts_to_online() -> None:
+    """After an announcement, refresh the badge of every user online now.
+
+    Users are grouped by count so the server sends one emit per distinct
+    count, not one per user.
+    """
+    by_count: dict[int, list[str]] = {}
+    for user_id, count in unread_counts(presence.online_user_ids()).items():
+        by_count.setdefault(count, []).append(user_room(user_id))
+    for count, rooms in by_count.items():
+        push.emit("unread_count", {"count": count}, to=rooms)
+
+
+def _prepare(session: so.Session) -> None:
+    outbox: _Outbox | None = session.info.pop(_PENDING, None)
+    if not outbox:
+        return
+    session.flush()
+    messages = [
+        (user_room(n.user_id) if n.user_id is not None else None, serialize(n))
+        for n in outbox.notifications
+    ]
+    counts = unread_counts(outbox.unread_users) if outbox.unread_users else {}
+    session.info[_READY] = (messages, counts)
+
+
+def _deliver(session: so.Session) -> None:
+    ready = session.info.pop(_READY, None)
+    if not ready:
+        return
+    messages, counts = ready
+    for room, payload in messages:
+        push.emit("notification", payload, to=room)
+    for user_id, count in counts.items():
+        push.emit("unread_count", {"count": count}, to=user_room(user_id))
+
+
+def _discard(session: so.Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_READY, None)
+
+
+def init_app(app: Flask) -> None:
+    """Hook the outbox into every ORM session: serialise before COMMIT, emit after."""
+    for name, handler in (
+        ("before_commit", _prepare),
+        ("after_commit", _deliver),
+        ("after_rollback", _discard),
+    ):
+        if not sa.event.contains(so.Session, name, handler):
+            sa.event.listen(so.Session, name, handler)

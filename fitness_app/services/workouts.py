@@ -1,0 +1,123 @@
+"""Logging, completing, editing and deleting workouts, each in one transaction.
+
+Completion is the hook later features build on: it flips `completed_at` with a
+conditional UPDATE (so racing requests complete a workout once), stores the
+`workout_completed` notification, and sends the `workout_completed` signal for
+the goals service, all before the single COMMIT.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from fitness_app.extensions import db
+from fitness_app.models import Workout, utcnow
+from fitness_app.services import notifications
+from fitness_app.services.goal_rules import format_number
+from fitness_app.signals import workout_changed, workout_completed
+
+FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on")
+
+
+class Completion(enum.Enum):
+    COMPLETED = "completed"
+    ALREADY_COMPLETED = "already_completed"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class WorkoutInput:
+    title: str
+    activity: str
+    duration_minutes: int
+    distance_km: float | None
+    performed_on: date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in FIELDS}
+
+
+def summary(workout: Workout) -> str:
+    """`Tempo run, 6.2 km in 31 min`: what a person wants to read in a popup."""
+    parts = [workout.title]
+    if workout.distance_km:
+        parts.append(f", {format_number(workout.distance_km)} km in")
+    else:
+        parts.append(",")
+    parts.append(f" {workout.duration_minutes} min")
+    return "".join(parts)
+
+
+def _completion_flow(workout: Workout) -> None:
+    notifications.notify(
+        workout.user_id,
+        "workout_completed",
+        "Workout completed",
+        f"Workout completed: {summary(workout)}",
+        {"workout_id": workout.id, "activity": workout.activity},
+    )
+    workout_completed.send(workout, workout=workout)
+
+
+def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
+    """Save a workout; a completed one fires the completion flow in the same commit."""
+    workout = Workout(
+        user_id=user_id, completed_at=utcnow() if completed else None, **data.as_dict()
+    )
+    db.session.add(workout)
+    db.session.flush()
+    if completed:
+        _completion_flow(workout)
+    db.session.commit()
+    return workout
+
+
+def complete_workout(user_id: int, workout_id: int) -> Completion:
+    """Complete a planned workout once, however many requests race to do it."""
+    result = db.session.execute(
+        sa.update(Workout)
+        .where(
+            Workout.id == workout_id,
+            Workout.user_id == user_id,
+            Workout.completed_at.is_(None),
+        )
+        .values(completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        exists = db.session.scalar(
+            sa.select(Workout.id).where(Workout.id == workout_id, Workout.user_id == user_id)
+        )
+        return Completion.ALREADY_COMPLETED if exists else Completion.NOT_FOUND
+    workout = db.session.get(Workout, workout_id, populate_existing=True)
+    _completion_flow(workout)
+    db.session.commit()
+    return Completion.COMPLETED
+
+
+def update_workout(workout: Workout, data: WorkoutInput) -> None:
+    """Apply an edit. Goals are re-checked when a completed workout's figures change."""
+    for name, value in data.as_dict().items():
+        setattr(workout, name, value)
+    if workout.completed:
+        db.session.flush()
+        workout_changed.send(workout, workout=workout)
+    db.session.commit()
+
+
+def delete_workout(workout: Workout) -> None:
+    db.session.delete(workout)
+    db.session.commit()
+
+
+def get_owned(user_id: int, workout_id: int) -> Workout | None:
+    """A workout only if it belongs to the user; others' ids look like missing ones."""
+    return db.session.scalar(
+        sa.select(Workout).where(Workout.id == workout_id, Workout.user_id == user_id)
+    )

@@ -1,0 +1,12 @@
+"""Domain signals. Senders never import their listeners, so data moves one way."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent inside the completing transaction, with `workout=`, once per workout.
+workout_completed = _signals.signal("workout-completed")
+#: Sent inside the editing transaction when a completed workout's figures change.
+workout_changed = _signals.signal("workout-changed")

@@ -1,0 +1,83 @@
+"""Workout pages: list, log or plan, edit, delete, and complete a planned one."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from fitness_app.extensions import db
+from fitness_app.models import Workout
+from fitness_app.services import workouts as service
+from fitness_app.workouts import bp
+from fitness_app.workouts.forms import EditWorkoutForm, WorkoutForm
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every workout page needs a signed-in user."""
+
+
+@bp.route("/")
+def index() -> str:
+    page = request.args.get("page", 1, type=int)
+    query = (
+        sa.select(Workout)
+        .where(Workout.user_id == current_user.id)
+        .order_by(Workout.performed_on.desc(), Workout.id.desc())
+    )
+    pagination = db.paginate(
+        query, page=page, per_page=current_app.config["WORKOUTS_PER_PAGE"], error_out=False
+    )
+    return render_template("workouts/index.html", pagination=pagination)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Response | tuple[str, int]:
+    form = WorkoutForm()
+    if form.validate_on_submit():
+        workout = service.log_workout(current_user.id, form.to_input(), form.completed.data)
+        flash(f"Saved “{workout.title}”.", "success")
+        return redirect(url_for("workouts.index"))
+    return render_template("workouts/form.html", form=form, workout=None), (
+        400 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/<int:workout_id>/edit", methods=["GET", "POST"])
+def edit(workout_id: int) -> Response | tuple[str, int]:
+    workout = service.get_owned(current_user.id, workout_id) or abort(404)
+    form = EditWorkoutForm(obj=workout)
+    if form.validate_on_submit():
+        service.update_workout(workout, form.to_input())
+        flash(f"Updated “{workout.title}”.", "success")
+        return redirect(url_for("workouts.index"))
+    return render_template("workouts/form.html", form=form, workout=workout), (
+        400 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/<int:workout_id>/delete", methods=["POST"])
+def delete(workout_id: int) -> Response:
+    workout = service.get_owned(current_user.id, workout_id) or abort(404)
+    service.delete_workout(workout)
+    flash("Workout deleted.", "info")
+    return redirect(url_for("workouts.index"))
+
+
+@bp.route("/<int:workout_id>/complete", methods=["POST"])
+def complete(workout_id: int) -> Response:
+    outcome = service.complete_workout(current_user.id, workout_id)
+    if outcome is service.Completion.NOT_FOUND:
+        abort(404)
+    if outcome is service.Completion.COMPLETED:
+        flash("Workout completed. Well done!", "success")
+    else:
+        flash("That workout was already completed.", "info")
+    return redirect(request.referrer if _is_local(request.referrer) else url_for("workouts.index"))
+
+
+def _is_local(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)

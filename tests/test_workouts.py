@@ -1,0 +1,154 @@
+"""Workouts through the forms: log, plan, complete, edit, delete, and bad input."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from fitness_app.extensions import db
+from fitness_app.models import Notification, Workout
+from tests.conftest import log_workout
+
+
+@pytest.fixture
+def signed_in(auth):
+    auth.register()
+    return auth
+
+
+def workouts(app) -> list[Workout]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(Workout).order_by(Workout.id)))
+
+
+def notifications(app) -> list[Notification]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(Notification).order_by(Notification.id)))
+
+
+def test_log_completed_workout_notifies(client, app, signed_in):
+    response = log_workout(client)
+    assert response.status_code == 302
+    [workout] = workouts(app)
+    assert workout.completed
+    [note] = notifications(app)
+    assert note.kind == "workout_completed"
+    assert note.message == "Workout completed: Tempo run, 6.2 km in 31 min"
+    page = client.get("/workouts/").data
+    assert b"Tempo run" in page and b"Completed" in page
+
+
+def test_plan_then_complete_once(client, app, signed_in):
+    log_workout(client, completed=None, title="Long run")
+    [workout] = workouts(app)
+    assert not workout.completed
+    assert notifications(app) == []
+    assert client.post(f"/workouts/{workout.id}/complete").status_code == 302
+    assert client.post(f"/workouts/{workout.id}/complete").status_code == 302
+    assert workouts(app)[0].completed
+    assert [n.kind for n in notifications(app)] == ["workout_completed"]
+
+
+def test_complete_someone_elses_workout_is_404(client, app, auth):
+    auth.register()
+    log_workout(client, completed=None)
+    auth.logout()
+    auth.register(username="bob", email="bob@example.com")
+    [workout] = workouts(app)
+    assert client.post(f"/workouts/{workout.id}/complete").status_code == 404
+    assert client.get(f"/workouts/{workout.id}/edit").status_code == 404
+    assert client.post(f"/workouts/{workout.id}/delete").status_code == 404
+    assert not workouts(app)[0].completed
+
+
+def test_list_is_newest_first_and_paginated(client, app, signed_in):
+    today = date.today()
+    for offset in range(25):
+        log_workout(client, title=f"Day {offset}", performed_on=today - timedelta(days=offset))
+    first = client.get("/workouts/").data.decode()
+    assert first.index("Day 0<") < first.index("Day 1<")
+    assert "Day 24<" not in first
+    assert "Page 1 of 2" in first
+    second = client.get("/workouts/?page=2").data.decode()
+    assert "Day 24<" in second
+
+
+def test_edit_and_delete(client, app, signed_in):
+    log_workout(client)
+    [workout] = workouts(app)
+    response = client.post(
+        f"/workouts/{workout.id}/edit",
+        data={"title": "Easy run", "activity": "run", "duration_minutes": "40",
+              "distance_km": "", "performed_on": workout.performed_on.isoformat()},
+    )
+    assert response.status_code == 302
+    [edited] = workouts(app)
+    assert (edited.title, edited.duration_minutes, edited.distance_km) == ("Easy run", 40, None)
+    assert edited.completed
+    assert client.post(f"/workouts/{workout.id}/delete").status_code == 302
+    assert workouts(app) == []
+
+
+TOMORROW = date.today() + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "", "This field is required."),
+        ("title", "x" * 121, "Field must be between 1 and 120 characters long."),
+        ("activity", "dance", "Not a valid choice."),
+        ("duration_minutes", "", "Enter the duration in whole minutes."),
+        ("duration_minutes", "0", "Number must be between 1 and 1440."),
+        ("duration_minutes", "1441", "Number must be between 1 and 1440."),
+        ("duration_minutes", "-5", "Number must be between 1 and 1440."),
+        ("duration_minutes", "abc", "Not a valid integer value."),
+        ("duration_minutes", "12.5", "Not a valid integer value."),
+        ("duration_minutes", "nan", "Not a valid integer value."),
+        ("duration_minutes", "inf", "Not a valid integer value."),
+        ("distance_km", "-1", "Number must be between 0 and 1000."),
+        ("distance_km", "1000.5", "Number must be between 0 and 1000."),
+        ("distance_km", "abc", "Not a valid float value."),
+        ("distance_km", "nan", "Enter a real number."),
+        ("distance_km", "inf", "Enter a real number."),
+        ("distance_km", "-inf", "Enter a real number."),
+        ("performed_on", "", "This field is required."),
+        ("performed_on", "not-a-date", "Not a valid date value."),
+        ("performed_on", (TOMORROW + timedelta(days=1)).isoformat(),
+         "The date can be no later than tomorrow."),
+    ],
+)
+def test_bad_workout_input_gets_a_400_and_a_message(client, app, signed_in, field, value,
+                                                     message):
+    response = log_workout(client, **{field: value})
+    assert response.status_code == 400
+    assert message in response.data.decode()
+    assert workouts(app) == []
+
+
+def test_tomorrow_is_allowed(client, app, signed_in):
+    assert log_workout(client, performed_on=TOMORROW.isoformat(), completed=None).status_code == 302
+
+
+def test_bad_edit_gets_a_400(client, app, signed_in):
+    log_workout(client)
+    [workout] = workouts(app)
+    response = client.post(
+        f"/workouts/{workout.id}/edit",
+        data={"title": "x", "activity": "run", "duration_minutes": "inf",
+              "distance_km": "1", "performed_on": date.today().isoformat()},
+    )
+    assert response.status_code == 400
+    assert workouts(app)[0].duration_minutes == 31
+
+
+def test_workout_form_labels(client, signed_in):
+    page = client.get("/workouts/new").data.decode()
+    for field, label in [("title", "Title"), ("activity", "Activity"),
+                         ("duration_minutes", "Duration (minutes)"),
+                         ("distance_km", "Distance (km)"), ("performed_on", "Date"),
+                         ("completed", "Completed")]:
+        assert f'<label for="{field}">{label}</label>' in page
+    for activity in ["run", "ride", "swim", "walk", "strength", "yoga", "other"]:
+        assert f'value="{activity}"' in page
