@@ -6,8 +6,13 @@ to the documented alternative; ASYNC_MODE=threading needs no patching.
 """
 
 import os
+import sys
 
-ASYNC_MODE = os.environ.setdefault("ASYNC_MODE", "eventlet")
+# The `flask` command imports Flask before this file, too late to patch safely;
+# its commands do not serve, so they run unpatched in threading mode.
+SERVING = "flask" not in sys.modules
+ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet") if SERVING else "threading"
+os.environ["ASYNC_MODE"] = ASYNC_MODE
 if ASYNC_MODE == "eventlet":
     import eventlet
 
