@@ -69,6 +69,8 @@ class Config:
     ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
     # None means same-origin only; a comma-separated list allows those origins.
     CORS_ALLOWED_ORIGINS = _list(os.environ.get("CORS_ALLOWED_ORIGINS"))
+    # The Redis pub/sub channel; deployments sharing one Redis need distinct ones.
+    SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "flask-socketio")
     SOCKETIO_MAX_HTTP_BUFFER_SIZE = 64 * 1024
     SOCKETIO_PING_INTERVAL = int(os.environ.get("SOCKETIO_PING_INTERVAL", "25"))
     SOCKETIO_PING_TIMEOUT = int(os.environ.get("SOCKETIO_PING_TIMEOUT", "20"))

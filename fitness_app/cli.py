@@ -53,7 +53,7 @@ def announce(text: str) -> None:
         raise click.BadParameter("an announcement has 1 to 500 characters", param_hint="TEXT")
     url = current_app.config.get("REDIS_URL")
     if url:
-        with push.through_message_queue(url):
+        with push.through_message_queue(url, current_app.config["SOCKETIO_CHANNEL"]):
             notification = notifications.announce(None, text)
             notifications.push_unread_counts_to_online()
         click.echo(f"Announcement {notification.id} stored and sent live through {url}.")

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-KEY_PREFIX = "fitness:presence:"
-
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -65,12 +63,15 @@ class MemoryPresence:
 class RedisPresence(MemoryPresence):
     """Several processes: each writes its own hash, everyone reads them all."""
 
-    def __init__(self, url: str, ttl_seconds: int = 30) -> None:
+    def __init__(self, url: str, channel: str, ttl_seconds: int = 30) -> None:
         super().__init__()
         import redis
 
         self._redis = redis.Redis.from_url(url, decode_responses=True)
-        self._key = f"{KEY_PREFIX}{uuid.uuid4().hex}"
+        # Keys are scoped by the Socket.IO channel, so two deployments (or test
+        # runs) sharing one Redis never count each other's connections.
+        self._prefix = f"fitness:{channel}:presence:"
+        self._key = f"{self._prefix}{uuid.uuid4().hex}"
         self._ttl = ttl_seconds
 
     def add(self, sid: str, user_id: int, login_id: str) -> None:
@@ -98,7 +99,7 @@ class RedisPresence(MemoryPresence):
 
     def _all_sid_entries(self) -> list[tuple[str, int, str]]:
         entries = []
-        for key in self._redis.scan_iter(match=f"{KEY_PREFIX}*", count=100):
+        for key in self._redis.scan_iter(match=f"{self._prefix}*", count=100):
             for sid, value in self._redis.hgetall(key).items():
                 uid, _, login = value.partition(":")
                 entries.append((sid, int(uid), login))
@@ -117,7 +118,9 @@ _EXTENSION_KEY = "fitness_presence"
 def init_app(app: Flask) -> None:
     """Pick the store: Redis when a message queue joins several workers."""
     url = app.config.get("REDIS_URL")
-    app.extensions[_EXTENSION_KEY] = RedisPresence(url) if url else MemoryPresence()
+    app.extensions[_EXTENSION_KEY] = (
+        RedisPresence(url, app.config["SOCKETIO_CHANNEL"]) if url else MemoryPresence()
+    )
 
 
 def store() -> MemoryPresence:

@@ -27,9 +27,9 @@ def emit(event: str, payload: dict[str, Any], to: str | list[str] | None = None)
 
 
 @contextmanager
-def through_message_queue(url: str) -> Iterator[None]:
+def through_message_queue(url: str, channel: str) -> Iterator[None]:
     """Route emits through a write-only Socket.IO bound to the message queue at `url`."""
-    current_app.extensions[_EXTENSION_KEY] = SocketIO(message_queue=url)
+    current_app.extensions[_EXTENSION_KEY] = SocketIO(message_queue=url, channel=channel)
     try:
         yield
     finally:
