@@ -18,13 +18,14 @@ from fitness_app.realtime.rooms import ADMINS_ROOM, user_room
 from fitness_app.services import notifications
 
 _LOOP_KEY = "fitness_presence_loop"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 def _last_id(auth: Any) -> int | None:
     if not isinstance(auth, dict):
         return None
     value = auth.get("last_id")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         return None
     return value
 
@@ -70,7 +71,7 @@ def on_mark_read(data: Any) -> dict[str, Any]:
     if (
         isinstance(notification_id, bool)
         or not isinstance(notification_id, int)
-        or notification_id < 1
+        or not 1 <= notification_id <= MAX_ID
     ):
         return {"ok": False, "error": "id must be a positive integer"}
     if not notifications.mark_read(current_user, notification_id):
