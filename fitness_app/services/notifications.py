@@ -88,9 +88,15 @@ def visible_to(user: User) -> sa.ColumnElement[bool]:
 
 
 def is_unread_for(user_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
-    read = sa.exists().where(
-        AnnouncementRead.notification_id == Notification.id,
-        AnnouncementRead.user_id == user_id,
+    # correlate_except: `users` must come from the enclosing query, not be
+    # joined anew here, or one user's read would count for everybody.
+    read = (
+        sa.exists()
+        .where(
+            AnnouncementRead.notification_id == Notification.id,
+            AnnouncementRead.user_id == user_id,
+        )
+        .correlate_except(AnnouncementRead)
     )
     return sa.or_(
         sa.and_(Notification.user_id.is_not(None), Notification.read_at.is_(None)),
