@@ -1,0 +1,76 @@
+"""A python-socketio client that records what a real browser socket would receive."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+import socketio
+
+from tests.live import cookie_header
+
+
+class Listener:
+    """One Socket.IO connection with the session cookie of a signed-in HTTP session.
+
+    `auth` is a callable, so a reconnect sends the highest id seen so far, as
+    the browser client does.
+    """
+
+    def __init__(self, base: str, session: requests.Session, transports: list[str],
+                 last_id: int | None = None) -> None:
+        self.base = base
+        self.session = session
+        self.transports = transports
+        self.last_id = last_id
+        self.notifications: list[dict[str, Any]] = []
+        self.unread: list[int] = []
+        self.connect_errors: list[Any] = []
+        self._changed = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("notification", self._on_notification)
+        self.client.on("unread_count", self._on_unread)
+        self.client.on("connect_error", self._on_connect_error)
+
+    def _on_notification(self, payload: dict[str, Any]) -> None:
+        with self._changed:
+            if all(n["id"] != payload["id"] for n in self.notifications):
+                self.notifications.append(payload)
+                self.last_id = max(self.last_id or 0, payload["id"])
+            self._changed.notify_all()
+
+    def _on_unread(self, payload: dict[str, int]) -> None:
+        with self._changed:
+            self.unread.append(payload["count"])
+            self._changed.notify_all()
+
+    def _on_connect_error(self, data: Any) -> None:
+        self.connect_errors.append(data)
+
+    def connect(self) -> Listener:
+        self.client.connect(
+            self.base,
+            headers={"Cookie": cookie_header(self.session)},
+            transports=self.transports,
+            auth=lambda: {"last_id": self.last_id} if self.last_id is not None else {},
+            wait_timeout=10,
+        )
+        return self
+
+    def disconnect(self) -> None:
+        if self.client.connected:
+            self.client.disconnect()
+
+    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
+        """Block until `count` notifications arrived; fail after `timeout` seconds."""
+        with self._changed:
+            arrived = self._changed.wait_for(lambda: len(self.notifications) >= count, timeout)
+            assert arrived, (
+                f"{len(self.notifications)} of {count} notifications after {timeout}s "
+                f"over {self.transports}: {self.notifications}"
+            )
+            return list(self.notifications)
+
+    def transport(self) -> str:
+        return self.client.transport()

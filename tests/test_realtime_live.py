@@ -1,0 +1,202 @@
+"""The real server (eventlet, started as `make run` starts it) driven by python-socketio."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+import requests
+import socketio
+
+from tests.live import ROOT, LiveServer, csrf_token, post_form, register
+from tests.sio_client import Listener
+
+pytestmark = pytest.mark.live
+
+WORKOUT = {"title": "Tempo run", "activity": "run", "duration_minutes": "31",
+           "distance_km": "6.2", "performed_on": date.today().isoformat()}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def log_workout(session, base, completed=True, **fields):
+    data = {**WORKOUT, **fields}
+    if completed:
+        data["completed"] = "y"
+    response = post_form(session, base, "/workouts/new", "/workouts/new", data)
+    assert response.status_code == 302, response.text[:300]
+
+
+def api(session, base, after=0):
+    return session.get(f"{base}/api/notifications?after={after}", timeout=5).json()
+
+
+def test_websocket_and_polling_clients_both_receive_and_nobody_else(live_server):
+    base = live_server.url
+    ann, bob = register(base, unique("ann")), register(base, unique("bob"))
+    ws = Listener(base, ann, ["websocket"]).connect()
+    polling = Listener(base, ann, ["polling"]).connect()
+    bobs = Listener(base, bob, ["websocket"]).connect()
+    try:
+        assert (ws.transport(), polling.transport()) == ("websocket", "polling")
+        log_workout(ann, base)
+        for listener in (ws, polling):
+            [note] = listener.wait_for(1, timeout=1.0)
+            assert note["message"] == "Workout completed: Tempo run, 6.2 km in 31 min"
+        # Bob's first notification is his own: nothing of Ann's reached him before it.
+        log_workout(bob, base, title="Bob's ride", activity="ride")
+        [own] = bobs.wait_for(1, timeout=1.0)
+        assert own["message"].startswith("Workout completed: Bob's ride")
+        assert [n["id"] for n in bobs.notifications] == [own["id"]]
+        assert len(ws.notifications) == len(polling.notifications) == 1
+    finally:
+        for listener in (ws, polling, bobs):
+            listener.disconnect()
+
+
+def test_anonymous_socket_is_refused_as_unauthorized(live_server):
+    for transports in (["websocket"], ["polling"]):
+        listener = Listener(live_server.url, requests.Session(), transports)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            listener.connect()
+        assert listener.connect_errors == [{"message": "unauthorized"}]
+
+
+def test_twenty_concurrent_completions_give_one_notification(live_server):
+    base = live_server.url
+    ann = register(base, unique("ann"))
+    log_workout(ann, base, completed=False, title="Race day")
+    listener = Listener(base, ann, ["websocket"]).connect()
+    workout_id = int(
+        ann.get(f"{base}/workouts/", timeout=5).text.split('data-workout-id="')[1].split('"')[0]
+    )
+    token = csrf_token(ann, f"{base}/workouts/")
+    start = threading.Barrier(20)
+
+    def complete(_: int) -> int:
+        session = requests.Session()
+        session.cookies.update(ann.cookies)
+        start.wait()
+        return session.post(f"{base}/workouts/{workout_id}/complete",
+                            data={"csrf_token": token}, allow_redirects=False,
+                            timeout=30).status_code
+
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            statuses = list(pool.map(complete, range(20)))
+        assert statuses == [302] * 20
+        notes = api(ann, base)["notifications"]
+        assert [n["kind"] for n in notes] == ["workout_completed"]
+        [pushed] = listener.wait_for(1, timeout=2)
+        assert pushed["id"] == notes[0]["id"]
+    finally:
+        listener.disconnect()
+
+
+def test_goal_achieved_exactly_once_under_concurrent_completions(live_server):
+    base = live_server.url
+    ann = register(base, unique("ann"))
+    response = post_form(ann, base, "/goals/new", "/goals/new",
+                         {"kind": "workouts", "target": "3", "period": "week"})
+    assert response.status_code == 302
+    for i in range(8):
+        log_workout(ann, base, completed=False, title=f"Session {i}")
+    page = ann.get(f"{base}/workouts/", timeout=5).text
+    ids = [int(chunk.split('"')[0]) for chunk in page.split('data-workout-id="')[1:]]
+    token = csrf_token(ann, f"{base}/workouts/")
+    start = threading.Barrier(len(ids))
+
+    def complete(workout_id: int) -> int:
+        session = requests.Session()
+        session.cookies.update(ann.cookies)
+        start.wait()
+        return session.post(f"{base}/workouts/{workout_id}/complete",
+                            data={"csrf_token": token}, allow_redirects=False,
+                            timeout=30).status_code
+
+    with ThreadPoolExecutor(len(ids)) as pool:
+        assert list(pool.map(complete, ids)) == [302] * len(ids)
+    kinds = [n["kind"] for n in api(ann, base)["notifications"]]
+    assert kinds.count("workout_completed") == 8
+    assert kinds.count("goal_achieved") == 1
+
+
+def test_reconnect_with_last_id_gets_what_was_missed_in_order(live_server):
+    base = live_server.url
+    ann = register(base, unique("ann"))
+    for transports in (["websocket"], ["polling"]):
+        listener = Listener(base, ann, transports, last_id=0).connect()
+        log_workout(ann, base, title="Seen")
+        seen = listener.wait_for(1, timeout=2)[-1]
+        listener.disconnect()
+        log_workout(ann, base, title="Missed one")
+        log_workout(ann, base, title="Missed two")
+        listener.notifications.clear()
+        listener.connect()
+        try:
+            missed = listener.wait_for(2, timeout=2)
+            assert [n["message"].split(",")[0] for n in missed] == [
+                "Workout completed: Missed one", "Workout completed: Missed two"]
+            assert seen["id"] < missed[0]["id"] < missed[1]["id"]
+        finally:
+            listener.disconnect()
+
+
+def _redis_reason() -> str | None:
+    try:
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no Redis to use
+        return f"no Redis at 127.0.0.1:6379: {exc.__class__.__name__}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    reason = _redis_reason()
+    if reason:
+        pytest.skip(reason)
+    channel = f"fitness-test-{uuid.uuid4().hex[:8]}"
+    server = LiveServer(tmp_path_factory.mktemp("redis-live"),
+                        env={"REDIS_URL": "redis://127.0.0.1:6379/0",
+                             "SOCKETIO_CHANNEL": channel}).start()
+    yield server
+    server.stop()
+
+
+def test_flask_announce_through_redis_reaches_a_live_client(redis_server):
+    base = redis_server.url
+    ann = register(base, unique("ann"))
+    ws = Listener(base, ann, ["websocket"]).connect()
+    polling = Listener(base, ann, ["polling"]).connect()
+    try:
+        result = subprocess.run(
+            [str(ROOT / ".venv/bin/flask"), "announce", "Gym closed <b>Friday</b>"],
+            cwd=ROOT, env=redis_server.env, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "sent live" in result.stdout
+        for listener in (ws, polling):
+            [note] = listener.wait_for(1, timeout=5)
+            assert (note["kind"], note["message"]) == ("announcement", "Gym closed <b>Friday</b>")
+    finally:
+        ws.disconnect()
+        polling.disconnect()
+
+
+def test_flask_announce_without_redis_says_how_to_make_it_live(live_server):
+    env = {k: v for k, v in live_server.env.items() if k != "REDIS_URL"}
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "announce", "Inbox only"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "users get it in their inbox and on their next connection" in result.stdout
+    assert "Set REDIS_URL to make it live." in result.stdout
