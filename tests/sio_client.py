@@ -27,11 +27,13 @@ class Listener:
         self.notifications: list[dict[str, Any]] = []
         self.unread: list[int] = []
         self.connect_errors: list[Any] = []
+        self.presence: list[dict[str, int]] = []
         self._changed = threading.Condition()
         self.client = socketio.Client(reconnection=False)
         self.client.on("notification", self._on_notification)
         self.client.on("unread_count", self._on_unread)
         self.client.on("connect_error", self._on_connect_error)
+        self.client.on("presence", self._on_presence)
 
     def _on_notification(self, payload: dict[str, Any]) -> None:
         with self._changed:
@@ -44,6 +46,20 @@ class Listener:
         with self._changed:
             self.unread.append(payload["count"])
             self._changed.notify_all()
+
+    def _on_presence(self, payload: dict[str, int]) -> None:
+        with self._changed:
+            self.presence.append(payload)
+            self._changed.notify_all()
+
+    def wait_for_presence(self, users: int, connections: int, timeout: float) -> None:
+        """Block until the latest `presence` event shows these figures."""
+        expected = {"users": users, "connections": connections}
+        with self._changed:
+            arrived = self._changed.wait_for(
+                lambda: bool(self.presence) and self.presence[-1] == expected, timeout
+            )
+            assert arrived, f"presence never became {expected}: {self.presence[-3:]}"
 
     def _on_connect_error(self, data: Any) -> None:
         self.connect_errors.append(data)

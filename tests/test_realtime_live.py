@@ -200,3 +200,35 @@ def test_flask_announce_without_redis_says_how_to_make_it_live(live_server):
     assert result.returncode == 0, result.stderr
     assert "users get it in their inbox and on their next connection" in result.stdout
     assert "Set REDIS_URL to make it live." in result.stdout
+
+
+def test_a_socket_from_another_origin_is_refused(live_server):
+    ann = register(live_server.url, unique("ann"))
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(live_server.url, transports=["polling"], wait_timeout=5,
+                       headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in ann.cookies),
+                                "Origin": "https://evil.example"})
+    assert not client.connected
+
+
+@pytest.fixture(scope="module")
+def gevent_server(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("gevent"), env={"ASYNC_MODE": "gevent"}).start()
+    yield server
+    server.stop()
+
+
+def test_gevent_is_a_working_alternative(gevent_server):
+    base = gevent_server.url
+    ann = register(base, unique("ann"))
+    ws = Listener(base, ann, ["websocket"]).connect()
+    polling = Listener(base, ann, ["polling"]).connect()
+    try:
+        log_workout(ann, base)
+        for listener in (ws, polling):
+            [note] = listener.wait_for(1, timeout=2)
+            assert note["kind"] == "workout_completed"
+    finally:
+        ws.disconnect()
+        polling.disconnect()
