@@ -73,6 +73,13 @@ class LiveServer:
         except requests.ConnectionError:
             return False
 
+    def flask(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run a `.venv/bin/flask` command against this server's database and queue."""
+        return subprocess.run(
+            [str(ROOT / ".venv/bin/flask"), *args], cwd=ROOT, env=env or self.env,
+            capture_output=True, text=True, timeout=60,
+        )
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -90,3 +92,14 @@ class Listener:
 
     def transport(self) -> str:
         return self.client.transport()
+
+
+@contextmanager
+def both_transports(base: str, session: requests.Session) -> Iterator[list[Listener]]:
+    """A WebSocket-only and a polling-only socket of one user, closed afterwards."""
+    listeners = [Listener(base, session, ["websocket"]), Listener(base, session, ["polling"])]
+    try:
+        yield [listener.connect() for listener in listeners]
+    finally:
+        for listener in listeners:
+            listener.disconnect()

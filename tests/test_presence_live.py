@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 
 import pytest
 import requests
 
-from tests.live import ROOT, LiveServer, cookie_header, register
+from tests.live import LiveServer, cookie_header, register
 from tests.sio_client import Listener
 
 pytestmark = pytest.mark.live
@@ -27,11 +26,8 @@ def quick_ping_server(tmp_path_factory):
 
 
 def promote(server: LiveServer, username: str) -> None:
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "create-admin", "--email", f"{username}@example.com",
-         "--username", username, "--password", "unused-password"],
-        cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=60,
-    )
+    result = server.flask("create-admin", "--email", f"{username}@example.com",
+                          "--username", username, "--password", "unused-password")
     assert result.returncode == 0, result.stderr
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -12,8 +11,8 @@ import pytest
 import requests
 import socketio
 
-from tests.live import ROOT, LiveServer, csrf_token, post_form, register
-from tests.sio_client import Listener
+from tests.live import LiveServer, cookie_header, csrf_token, post_form, register
+from tests.sio_client import Listener, both_transports
 
 pytestmark = pytest.mark.live
 
@@ -174,29 +173,17 @@ def redis_server(tmp_path_factory):
 def test_flask_announce_through_redis_reaches_a_live_client(redis_server):
     base = redis_server.url
     ann = register(base, unique("ann"))
-    ws = Listener(base, ann, ["websocket"]).connect()
-    polling = Listener(base, ann, ["polling"]).connect()
-    try:
-        result = subprocess.run(
-            [str(ROOT / ".venv/bin/flask"), "announce", "Gym closed <b>Friday</b>"],
-            cwd=ROOT, env=redis_server.env, capture_output=True, text=True, timeout=60,
-        )
+    with both_transports(base, ann) as listeners:
+        result = redis_server.flask("announce", "Gym closed <b>Friday</b>")
         assert result.returncode == 0, result.stderr
         assert "sent live" in result.stdout
-        for listener in (ws, polling):
+        for listener in listeners:
             [note] = listener.wait_for(1, timeout=5)
             assert (note["kind"], note["message"]) == ("announcement", "Gym closed <b>Friday</b>")
-    finally:
-        ws.disconnect()
-        polling.disconnect()
 
 
 def test_flask_announce_without_redis_says_how_to_make_it_live(live_server):
-    env = {k: v for k, v in live_server.env.items() if k != "REDIS_URL"}
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "announce", "Inbox only"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )
+    result = live_server.flask("announce", "Inbox only")
     assert result.returncode == 0, result.stderr
     assert "users get it in their inbox and on their next connection" in result.stdout
     assert "Set REDIS_URL to make it live." in result.stdout
@@ -207,8 +194,7 @@ def test_a_socket_from_another_origin_is_refused(live_server):
     client = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect(live_server.url, transports=["polling"], wait_timeout=5,
-                       headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in ann.cookies),
-                                "Origin": "https://evil.example"})
+                       headers={"Cookie": cookie_header(ann), "Origin": "https://evil.example"})
     assert not client.connected
 
 
@@ -222,13 +208,8 @@ def gevent_server(tmp_path_factory):
 def test_gevent_is_a_working_alternative(gevent_server):
     base = gevent_server.url
     ann = register(base, unique("ann"))
-    ws = Listener(base, ann, ["websocket"]).connect()
-    polling = Listener(base, ann, ["polling"]).connect()
-    try:
+    with both_transports(base, ann) as listeners:
         log_workout(ann, base)
-        for listener in (ws, polling):
+        for listener in listeners:
             [note] = listener.wait_for(1, timeout=2)
             assert note["kind"] == "workout_completed"
-    finally:
-        ws.disconnect()
-        polling.disconnect()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -55,7 +55,7 @@ def broadcast() -> Response | tuple[str, int]:
     # Badges of online users refresh in the background, so the POST returns at once.
     socketio.start_background_task(_refresh_badges, current_app._get_current_object())
     flash("Announcement sent.", "success")
-    return redirect(request.referrer if request.referrer else url_for("admin.index"))
+    return redirect(url_for("admin.index"))
 
 
 def _refresh_badges(app: object) -> None:
