@@ -14,20 +14,21 @@
   var TOAST_MS = 6000;
   var MAX_TOASTS = 5;
   var storageKey = "fitness:last-id:" + container.dataset.userId;
+  var carryKey = "fitness:open-toasts:" + container.dataset.userId;
   var shown = new Set();
-  var lastId = Math.max(
-    Number(container.dataset.lastId) || 0,
-    Number(sessionStorage.getItem(storageKey)) || 0
-  );
+  // The highest id this tab has shown survives page loads in sessionStorage, so
+  // a notification made by the form this page just submitted is replayed here.
+  // A new tab starts from the page's newest id instead of replaying the past.
+  var stored = sessionStorage.getItem(storageKey);
+  var lastId = stored !== null ? Number(stored) || 0 : Number(container.dataset.lastId) || 0;
   var badge = document.getElementById("unread-count");
   var status = document.getElementById("connection-status");
 
   function remember(id) {
-    if (id > lastId) {
-      lastId = id;
-      try { sessionStorage.setItem(storageKey, String(id)); } catch (e) { /* private mode */ }
-    }
+    if (id > lastId) lastId = id;
+    try { sessionStorage.setItem(storageKey, String(lastId)); } catch (e) { /* storage off */ }
   }
+  remember(lastId);
 
   function setUnread(count) {
     if (badge) badge.textContent = String(count);
@@ -44,10 +45,11 @@
 
   function arm(toast, ms) {
     clearTimeout(toast._timer);
+    toast._expires = Date.now() + ms;
     toast._timer = setTimeout(function () { close(toast); }, ms);
   }
 
-  function showToast(n) {
+  function showToast(n, ms) {
     var toast = document.createElement("div");
     toast.className = "toast toast-" + String(n.kind || "info").replace(/[^a-z_]/g, "");
     toast.dataset.notificationId = String(n.id);
@@ -68,6 +70,7 @@
     button.addEventListener("click", function () { close(toast); });
 
     toast.append(title, message, button);
+    toast._notification = n;
     // Hovering or focusing holds the popup open so it can be read.
     toast.addEventListener("mouseenter", function () { clearTimeout(toast._timer); });
     toast.addEventListener("mouseleave", function () { arm(toast, TOAST_MS); });
@@ -78,19 +81,36 @@
     while (container.querySelectorAll(".toast").length > MAX_TOASTS) {
       close(container.querySelector(".toast"));
     }
-    arm(toast, TOAST_MS);
+    arm(toast, ms || TOAST_MS);
   }
+
+  function show(n, ms) {
+    if (!n || typeof n.id !== "number" || shown.has(n.id)) return;
+    shown.add(n.id);
+    remember(n.id);
+    showToast(n, ms);
+  }
+
+  // A form post reloads the page right as its own notification arrives; popups
+  // still open when a page goes away are carried over to the next page.
+  try {
+    JSON.parse(sessionStorage.getItem(carryKey) || "[]").forEach(function (item) {
+      if (item.left > 0) show(item.notification, item.left);
+    });
+    sessionStorage.removeItem(carryKey);
+  } catch (e) { /* storage off or garbled: nothing to carry */ }
+  window.addEventListener("pagehide", function () {
+    var open = Array.prototype.map.call(container.querySelectorAll(".toast"), function (t) {
+      return { notification: t._notification, left: Math.max(t._expires - Date.now(), 1500) };
+    });
+    try { sessionStorage.setItem(carryKey, JSON.stringify(open)); } catch (e) { /* storage off */ }
+  });
 
   var socket = io({
     auth: function (cb) { cb({ last_id: lastId }); }
   });
 
-  socket.on("notification", function (n) {
-    if (!n || typeof n.id !== "number" || shown.has(n.id)) return;
-    shown.add(n.id);
-    remember(n.id);
-    showToast(n);
-  });
+  socket.on("notification", function (n) { show(n); });
 
   socket.on("unread_count", function (data) {
     if (data && typeof data.count === "number") setUnread(data.count);
