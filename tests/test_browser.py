@@ -1,0 +1,316 @@
+"""Real-browser tests: Debian's Chromium, driven by Playwright, against the live server.
+
+Each test signs up its own users (the live server is shared by the session) and
+gives every user a browser context of its own, so login cookies never mix. What
+is asserted is what a person sees: popups, the unread badge, the online count.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.live import ROOT, post_form, register
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian chromium not installed at /usr/bin/chromium: apt-get install chromium",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import (  # noqa: E402 - only once Chromium is known to exist
+    Browser,
+    BrowserContext,
+    Error,
+    Page,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium tries to reach Google's servers and stalls offline.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "password1"
+TOASTS = "#notification-container .toast[data-notification-id]"
+CONNECTED = "window.fitnessSocket && window.fitnessSocket.connected"
+ON_WEBSOCKET = "window.fitnessSocket.io.engine.transport.name === 'websocket'"
+TRANSPORT = "window.fitnessSocket.io.engine.transport.name"
+# A popup reaches another window within 1 s; over long-polling within 3 s.
+LIVE_MS = 1000
+POLLING_MS = 3000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@dataclass
+class User:
+    name: str
+    http: requests.Session
+    context: BrowserContext
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def email(self) -> str:
+        return f"{self.name}@example.com"
+
+    def open_window(self, path: str = "/", websocket: bool = True, page: Page | None = None):
+        """A new window (or `page`) on `path`, once its socket is connected.
+
+        With `websocket`, also once the transport has upgraded from long-polling.
+        """
+        page = page or self.context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.goto(path)
+        page.wait_for_function(CONNECTED)
+        if websocket:
+            page.wait_for_function(ON_WEBSOCKET)
+        return page
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def sign_up(browser: Browser, live_server) -> Iterator[Callable[..., User]]:
+    """Sign up a fresh user over HTTP and hand its cookies to a new browser context."""
+    users: list[User] = []
+
+    def make(prefix: str = "br", admin: bool = False) -> User:
+        name = unique(prefix)
+        session = register(live_server.url, name, PASSWORD)
+        if admin:
+            promote(live_server, name)
+        context = browser.new_context(base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        context.add_cookies(
+            [{"name": c.name, "value": c.value, "url": live_server.url} for c in session.cookies]
+        )
+        user = User(name, session, context)
+        users.append(user)
+        return user
+
+    yield make
+    for user in users:
+        for page in user.context.pages:
+            # Say goodbye, so a long-polling window leaves no connection behind
+            # until the ping timeout (the online count of later tests relies on it).
+            try:
+                page.evaluate("window.fitnessSocket && window.fitnessSocket.disconnect()")
+            except Error:
+                pass
+        user.context.close()
+        user.http.close()
+    errors = [e for user in users for e in user.errors]
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def promote(live_server, name: str) -> None:
+    """Make `name` an admin with the documented command, against the live database."""
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "create-admin",
+         "--email", f"{name}@example.com", "--username", name, "--password", PASSWORD],
+        cwd=ROOT, env=live_server.env, check=True, capture_output=True, timeout=60,
+    )
+
+
+def log_workout_with_form(page: Page, title: str, minutes: int = 31, km: str = "6.2") -> None:
+    """Fill in and submit the workout form through its labels, as a person would."""
+    page.goto("/workouts/new")
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Activity", exact=True).select_option("run")
+    page.get_by_label("Duration (minutes)", exact=True).fill(str(minutes))
+    page.get_by_label("Distance (km)", exact=True).fill(km)
+    page.get_by_label("Date", exact=True).fill(date.today().isoformat())
+    page.get_by_label("Completed", exact=True).check()
+    page.get_by_role("button", name="Save").click()
+
+
+def log_workout_over_http(live_server, user: User, title: str) -> None:
+    response = post_form(
+        user.http, live_server.url, "/workouts/new", "/workouts/new",
+        {"title": title, "activity": "run", "duration_minutes": "31", "distance_km": "6.2",
+         "performed_on": date.today().isoformat(), "completed": "y"},
+    )
+    assert response.status_code == 302, response.text[:500]
+
+
+def toast(page: Page, text: str):
+    return page.locator(TOASTS, has_text=text)
+
+
+def completed_message(title: str) -> str:
+    return f"Workout completed: {title}, 6.2 km in 31 min"
+
+
+def test_popup_reaches_the_other_window_over_websocket(sign_up):
+    user = sign_up("twowin")
+    logging = user.open_window("/")
+    watching = user.open_window("/")
+    title = unique("Tempo run ")
+
+    log_workout_with_form(logging, title)
+
+    popup = toast(watching, completed_message(title))
+    expect(popup).to_be_visible(timeout=LIVE_MS)
+    expect(popup.locator(".toast-message")).to_have_text(completed_message(title))
+    assert watching.evaluate(TRANSPORT) == "websocket"
+
+
+def test_popup_arrives_over_long_polling_when_websocket_is_blocked(sign_up):
+    user = sign_up("polling")
+    blocked: list[str] = []
+
+    def refuse(ws: WebSocketRoute) -> None:
+        blocked.append(ws.url)
+        ws.close(code=1011, reason="blocked by the test")
+
+    watching = user.context.new_page()
+    watching.route_web_socket(lambda url: "/socket.io/" in url, refuse)
+    watching = user.open_window("/", websocket=False, page=watching)
+    logging = user.open_window("/")
+    title = unique("Polled run ")
+
+    log_workout_with_form(logging, title)
+
+    expect(toast(watching, completed_message(title))).to_be_visible(timeout=POLLING_MS)
+    assert blocked, "the page never tried to upgrade to WebSocket"
+    assert watching.evaluate(TRANSPORT) == "polling"
+    assert watching.evaluate(CONNECTED)
+
+
+def test_markup_in_a_title_is_shown_as_text(sign_up):
+    user = sign_up("markup")
+    logging = user.open_window("/")
+    watching = user.open_window("/")
+    title = f'<img src=x onerror="window.__pwned=1"><b>bold</b> {uuid.uuid4().hex[:6]}'
+
+    log_workout_with_form(logging, title)
+
+    popup = toast(watching, completed_message(title))
+    expect(popup).to_be_visible(timeout=LIVE_MS)
+    expect(popup.locator("img, b")).to_have_count(0)
+    expect(watching.locator("#notification-container img, #notification-container b")) \
+        .to_have_count(0)
+
+    # The form redirected to the list, which shows the title as typed.
+    expect(logging).to_have_url(re.compile(r"/workouts/$"))
+    expect(logging.get_by_role("cell", name=title, exact=True)).to_be_visible()
+    expect(logging.locator("main img, main b")).to_have_count(0)
+    for page in (logging, watching):
+        assert page.evaluate("window.__pwned") is None
+
+
+def test_escape_and_the_close_button_close_a_popup(sign_up, live_server):
+    user = sign_up("closing")
+    page = user.open_window("/")
+    titles = [unique(f"Run {n} ") for n in range(3)]
+    for title in titles:
+        log_workout_over_http(live_server, user, title)
+    first, second, third = (toast(page, completed_message(t)) for t in titles)
+    for popup in (first, second, third):
+        expect(popup).to_be_visible(timeout=LIVE_MS)
+
+    # Escape closes the newest. The older ones stay, so no timer closed it.
+    page.keyboard.press("Escape")
+    expect(third).to_have_count(0, timeout=LIVE_MS)
+    expect(first).to_be_visible()
+    expect(second).to_be_visible()
+
+    second.get_by_role("button", name="Close notification").click()
+    expect(second).to_have_count(0, timeout=LIVE_MS)
+    expect(first).to_be_visible()
+
+
+def test_unread_badge_updates_live_in_the_other_window(sign_up):
+    user = sign_up("badge")
+    acting = user.open_window("/")
+    watching = user.open_window("/")
+    badge = watching.locator("#unread-count")
+    expect(badge).to_have_text("0")
+
+    log_workout_with_form(acting, unique("Badge run "))
+    expect(badge).to_have_text("1", timeout=2 * LIVE_MS)
+
+    acting.goto("/notifications/")
+    acting.wait_for_function(CONNECTED)
+    acting.get_by_role("button", name="Mark all read").click()
+    expect(badge).to_have_text("0", timeout=2 * LIVE_MS)
+    expect(acting.locator("#unread-count")).to_have_text("0")
+
+
+def test_announcement_reaches_other_users_and_stays_text(sign_up):
+    admin = sign_up("admin", admin=True)
+    readers = [sign_up("reader"), sign_up("reader")]
+    windows = [reader.open_window("/") for reader in readers]
+    admin_page = admin.open_window("/admin/")
+    text = f"<script>window.__pwned=1</script><i>x</i> {uuid.uuid4().hex[:6]}"
+
+    admin_page.get_by_label("Announcement", exact=True).fill(text)
+    admin_page.get_by_role("button", name="Broadcast").click()
+
+    for window in windows:
+        popup = toast(window, text)
+        expect(popup).to_be_visible(timeout=LIVE_MS)
+        expect(popup.locator(".toast-message")).to_have_text(text)
+        expect(popup.locator("script, i")).to_have_count(0)
+
+    # Back on the admin page, the recent list shows it as typed.
+    recent = admin_page.locator("li.inbox-item", has_text=text)
+    expect(recent).to_be_visible()
+    expect(recent.locator("script, i")).to_have_count(0)
+
+    for window in windows:
+        window.goto("/notifications/")
+        item = window.locator(".inbox-item", has_text=text)
+        expect(item).to_be_visible()
+        expect(item.locator("script, i")).to_have_count(0)
+
+    for page in (*windows, admin_page):
+        assert page.evaluate("window.__pwned") is None
+
+
+def test_online_count_on_the_admin_page_updates_live(sign_up):
+    admin = sign_up("watcher", admin=True)
+    admin_page = admin.open_window("/admin/")
+    users = admin_page.locator("#online-users")
+    connections = admin_page.locator("#online-connections")
+    # The connect handler sends the figures before the socket counts as connected.
+    base_users, base_connections = int(users.inner_text()), int(connections.inner_text())
+    assert base_users >= 1 and base_connections >= 1  # the admin's own window
+
+    visitor = sign_up("visitor")
+    window = visitor.open_window("/")
+    expect(users).to_have_text(str(base_users + 1))
+    expect(connections).to_have_text(str(base_connections + 1))
+
+    window.close()
+    expect(users).to_have_text(str(base_users))
+    expect(connections).to_have_text(str(base_connections))
