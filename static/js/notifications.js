@@ -107,7 +107,10 @@
   });
 
   var socket = io({
-    auth: function (cb) { cb({ last_id: lastId }); }
+    auth: function (cb) { cb({ last_id: lastId }); },
+    // Say goodbye when the tab goes away, so a long-polling tab leaves the
+    // online count at once instead of after the ping timeout.
+    closeOnBeforeunload: true
   });
 
   socket.on("notification", function (n) { show(n); });
