@@ -16,7 +16,7 @@ from flask import Flask
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, Goal, Workout
 from fitness_app.services import goal_rules, notifications
-from fitness_app.services.sql import insert_ignoring_duplicates, lock_user_row
+from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
 from fitness_app.signals import workout_changed, workout_completed
 
 
@@ -53,7 +53,7 @@ def evaluate(user_id: int, day: date, goals: list[Goal] | None = None) -> list[G
     goals = user_goals(user_id) if goals is None else goals
     if not goals:
         return []
-    lock_user_row(user_id)
+    lock_user(user_id)
     facts = completed_facts(user_id)
     achieved = []
     for goal in goals:

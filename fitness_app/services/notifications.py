@@ -21,7 +21,12 @@ from fitness_app.extensions import db
 from fitness_app.models import AnnouncementRead, Notification, User, utcnow
 from fitness_app.realtime import presence, push
 from fitness_app.realtime.rooms import user_room
-from fitness_app.services.sql import insert_ignoring_duplicates
+from fitness_app.services.sql import (
+    insert_from_select_ignoring_duplicates,
+    insert_ignoring_duplicates,
+    lock_everyone,
+    lock_user,
+)
 
 _PENDING = "fitness_outbox_pending"
 _READY = "fitness_outbox_ready"
@@ -61,8 +66,13 @@ def notify(
 ) -> Notification:
     """Add a notification to the current transaction; it is pushed once that commits.
 
-    `user_id` None makes it an announcement for every user.
+    `user_id` None makes it an announcement for every user. The lock taken
+    first keeps ids in commit order for everyone who sees the row.
     """
+    if user_id is None:
+        lock_everyone()
+    else:
+        lock_user(user_id)
     notification = Notification(
         user_id=user_id, kind=kind, title=title, message=message, data=data or {}
     )
@@ -204,10 +214,8 @@ def mark_all_read(user: User) -> None:
         Notification.created_at >= user.created_at,
         is_unread_for(sa.literal(user.id)),
     )
-    db.session.execute(
-        sa.insert(AnnouncementRead).from_select(
-            ["notification_id", "user_id", "read_at"], unread_announcements
-        )
+    insert_from_select_ignoring_duplicates(
+        AnnouncementRead, ["notification_id", "user_id", "read_at"], unread_announcements
     )
     unread_changed(user.id)
     db.session.commit()

@@ -1,0 +1,194 @@
+"""Races on one user's data hold on PostgreSQL as they do on SQLite.
+
+SQLite serialises writers, so these pass there by construction; PostgreSQL runs
+transactions side by side, which is where deadlocks, duplicate keys and
+out-of-order notification ids would show up. Each test runs on both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from fitness_app.extensions import db
+from fitness_app.models import Achievement, AnnouncementRead, Notification, User
+from fitness_app.services import goals, notifications, workouts
+from tests.live import wait_until
+
+THREADS = 12
+
+
+@pytest.fixture
+def app(database: str):
+    """The conftest app, with a pool big enough for every thread to hold a connection."""
+    from fitness_app import create_app
+    from fitness_app.realtime.events import stop_presence_loop
+
+    app = create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": database,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 2, "pool_pre_ping": True},
+        },
+    )
+    with app.app_context():
+        db.create_all()
+    yield app
+    stop_presence_loop(app)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def make_user(app: Flask, name: str = "ann") -> int:
+    with app.app_context():
+        user = User(username=name, email=f"{name}@example.com")
+        user.set_password("password1")
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def run_together(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Start every job at the same moment, each in its own app context and session."""
+    start = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], Any]) -> Any:
+        with app.app_context():
+            start.wait()
+            try:
+                return job()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        return list(pool.map(run, jobs))
+
+
+def count(app: Flask, query: sa.Select[Any]) -> int:
+    with app.app_context():
+        return db.session.scalar(query)
+
+
+def test_concurrent_logs_by_one_user_neither_deadlock_nor_miss_the_goal(app):
+    user_id = make_user(app)
+    with app.app_context():
+        goals.create_goal(user_id, "workouts", 3, "week")
+
+    def log() -> None:
+        workouts.log_workout(
+            user_id, workouts.WorkoutInput("Run", "run", 30, 5.0, date.today()), completed=True
+        )
+
+    run_together(app, [log] * THREADS)
+
+    kinds = sa.select(sa.func.count(Notification.id)).where(Notification.user_id == user_id)
+    completed = count(app, kinds.where(Notification.kind == "workout_completed"))
+    achieved = count(app, kinds.where(Notification.kind == "goal_achieved"))
+    assert (completed, achieved) == (THREADS, 1)
+    assert count(app, sa.select(sa.func.count(Achievement.id))) == 1
+
+
+def test_concurrent_completions_of_one_workout_notify_once(app):
+    user_id = make_user(app)
+    with app.app_context():
+        goals.create_goal(user_id, "workouts", 1, "week")
+        workout = workouts.log_workout(
+            user_id, workouts.WorkoutInput("Run", "run", 30, 5.0, date.today()), completed=False
+        )
+        workout_id = workout.id
+
+    results = run_together(app, [lambda: workouts.complete_workout(user_id, workout_id)] * THREADS)
+
+    assert results.count(workouts.Completion.COMPLETED) == 1
+    assert results.count(workouts.Completion.ALREADY_COMPLETED) == THREADS - 1
+    assert count(app, sa.select(sa.func.count(Notification.id))) == 2  # completed + achieved
+    assert count(app, sa.select(sa.func.count(Achievement.id))) == 1
+
+
+def test_concurrent_read_marks_of_announcements_all_succeed(app):
+    user_id = make_user(app)
+    with app.app_context():
+        ids = [notifications.announce(None, f"News {n}").id for n in range(3)]
+
+    def mark_all() -> None:
+        notifications.mark_all_read(db.session.get(User, user_id))
+
+    def mark_one(notification_id: int) -> Callable[[], None]:
+        return lambda: notifications.mark_read(db.session.get(User, user_id), notification_id)
+
+    jobs = [mark_all] * (THREADS // 2) + [mark_one(ids[n % 3]) for n in range(THREADS // 2)]
+    run_together(app, jobs)
+
+    assert count(app, sa.select(sa.func.count()).select_from(AnnouncementRead)) == 3
+    with app.app_context():
+        assert notifications.unread_count(user_id) == 0
+
+
+def _waiting_for_a_lock(app: Flask, backend_pid: int) -> bool:
+    with app.app_context():
+        return bool(
+            db.session.scalar(
+                sa.text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted"),
+                {"pid": backend_pid},
+            )
+        )
+
+
+@pytest.mark.parametrize("first_kind", ["personal", "announcement"])
+def test_notification_ids_follow_commit_order(app, database, first_kind):
+    """A notification committed later never gets a smaller id than one already seen.
+
+    Clients replay from the highest id they saw (`last_id`). On PostgreSQL a
+    sequence hands out ids at INSERT, not at COMMIT, so without a lock a
+    transaction that took id 10 and commits after id 11 was delivered would
+    be skipped by the next replay.
+    """
+    if not database.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers; ids follow commit order by construction")
+    user_id = make_user(app)
+    first_flushed = threading.Event()
+    first_may_commit = threading.Event()
+    second_pid: list[int] = []
+    ids: dict[str, int] = {}
+
+    def first() -> None:
+        with app.app_context():
+            if first_kind == "personal":
+                row = notifications.notify(user_id, "workout_completed", "Done", "First")
+            else:
+                row = notifications.notify(None, "announcement", "Announcement", "First")
+            db.session.flush()
+            ids["first"] = row.id
+            first_flushed.set()
+            first_may_commit.wait(10)
+            db.session.commit()
+            db.session.remove()
+
+    def second() -> None:
+        with app.app_context():
+            second_pid.append(db.session.scalar(sa.text("SELECT pg_backend_pid()")))
+            row = notifications.notify(user_id, "workout_completed", "Done", "Second")
+            db.session.commit()
+            ids["second"] = row.id
+            db.session.remove()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert first_flushed.wait(10)
+    threads[1].start()
+    try:
+        wait_until(lambda: second_pid and _waiting_for_a_lock(app, second_pid[0]), timeout=5,
+                   message="the second transaction to wait for the first one's lock")
+    finally:
+        first_may_commit.set()
+        for thread in threads:
+            thread.join(10)
+    assert ids["second"] > ids["first"]
