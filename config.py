@@ -78,6 +78,9 @@ class Config:
     NOTIFICATIONS_PER_PAGE = 30
     REPLAY_LIMIT = 100
     PRESENCE_INTERVAL_SECONDS = float(os.environ.get("PRESENCE_INTERVAL_SECONDS", "1"))
+    # With Redis, a worker that dies without a goodbye leaves the online count
+    # this many seconds later; keep it well above the heartbeat interval.
+    PRESENCE_TTL_SECONDS = int(os.environ.get("PRESENCE_TTL_SECONDS", "30"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

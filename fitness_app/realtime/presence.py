@@ -7,11 +7,14 @@ stops refreshing, so its connections fall out of the count on their own.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,48 +64,112 @@ class MemoryPresence:
 
 
 class RedisPresence(MemoryPresence):
-    """Several processes: each writes its own hash, everyone reads them all."""
+    """Several processes: each writes its own hash, everyone reads them all.
+
+    Redis may be down or restarting; presence then degrades instead of failing
+    the socket handler, the admin page or `flask announce`. Writes that fail are
+    kept locally and the heartbeat rewrites the whole hash once Redis answers
+    again; reads that fail count this worker's connections only. Each outage is
+    logged once, and its end once.
+    """
 
     def __init__(self, url: str, channel: str, ttl_seconds: int = 30) -> None:
         super().__init__()
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        # Short timeouts and one immediate retry (which reconnects a pooled
+        # connection that a Redis restart broke): these calls sit on request
+        # paths, where an unreachable Redis must cost milliseconds, not the
+        # seconds redis-py's default backoff would spend.
+        self._redis = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         # Keys are scoped by the Socket.IO channel, so two deployments (or test
         # runs) sharing one Redis never count each other's connections.
         self._prefix = f"fitness:{channel}:presence:"
         self._key = f"{self._prefix}{uuid.uuid4().hex}"
         self._ttl = ttl_seconds
+        self._in_sync = True
+        self._reachable = True
+
+    def _failed(self, action: str, exc: Exception) -> None:
+        self._in_sync = False
+        if self._reachable:
+            self._reachable = False
+            log.warning(
+                "presence: Redis unreachable (%s: %s); counting this worker's "
+                "connections only until it answers again", action, exc,
+            )
+
+    def _succeeded(self) -> None:
+        if not self._reachable:
+            self._reachable = True
+            log.warning("presence: Redis answers again")
 
     def add(self, sid: str, user_id: int, login_id: str) -> None:
         super().add(sid, user_id, login_id)
-        pipe = self._redis.pipeline()
-        pipe.hset(self._key, sid, f"{user_id}:{login_id}")
-        pipe.expire(self._key, self._ttl)
-        pipe.execute()
+        try:
+            pipe = self._redis.pipeline()
+            pipe.hset(self._key, sid, f"{user_id}:{login_id}")
+            pipe.expire(self._key, self._ttl)
+            pipe.execute()
+        except self._errors as exc:
+            self._failed("add", exc)
 
     def remove(self, sid: str) -> None:
         super().remove(sid)
-        self._redis.hdel(self._key, sid)
+        try:
+            self._redis.hdel(self._key, sid)
+        except self._errors as exc:
+            self._failed("remove", exc)
 
     def heartbeat(self) -> None:
-        """Keep this worker's hash alive, rewriting it if Redis lost it in a restart."""
+        """Keep this worker's hash alive, and make it match the local truth.
+
+        The hash is rewritten when a write failed, or when its size differs from
+        the local count: after a Redis restart it is gone, or holds only the
+        connections made since.
+        """
         local = self._sid_entries()
-        if not local:
+        try:
+            if self._in_sync and local:
+                pipe = self._redis.pipeline()
+                pipe.expire(self._key, self._ttl)
+                pipe.hlen(self._key)
+                _, size = pipe.execute()
+                self._in_sync = size == len(local)
+            if not self._in_sync:
+                pipe = self._redis.pipeline()  # MULTI/EXEC: readers never see it half-written
+                pipe.delete(self._key)
+                if local:
+                    pipe.hset(
+                        self._key, mapping={sid: f"{uid}:{login}" for sid, uid, login in local}
+                    )
+                    pipe.expire(self._key, self._ttl)
+                pipe.execute()
+                self._in_sync = True
+        except self._errors as exc:
+            self._failed("heartbeat", exc)
             return
-        if self._redis.expire(self._key, self._ttl):
-            return
-        pipe = self._redis.pipeline()
-        pipe.hset(self._key, mapping={sid: f"{uid}:{login}" for sid, uid, login in local})
-        pipe.expire(self._key, self._ttl)
-        pipe.execute()
+        self._succeeded()
 
     def _all_sid_entries(self) -> list[tuple[str, int, str]]:
         entries = []
-        for key in self._redis.scan_iter(match=f"{self._prefix}*", count=100):
-            for sid, value in self._redis.hgetall(key).items():
-                uid, _, login = value.partition(":")
-                entries.append((sid, int(uid), login))
+        try:
+            for key in self._redis.scan_iter(match=f"{self._prefix}*", count=100):
+                for sid, value in self._redis.hgetall(key).items():
+                    uid, _, login = value.partition(":")
+                    entries.append((sid, int(uid), login))
+        except self._errors as exc:
+            self._failed("read", exc)
+            return self._sid_entries()
         return entries
 
     def _entries(self) -> list[tuple[int, str]]:
@@ -119,7 +186,9 @@ def init_app(app: Flask) -> None:
     """Pick the store: Redis when a message queue joins several workers."""
     url = app.config.get("REDIS_URL")
     app.extensions[_EXTENSION_KEY] = (
-        RedisPresence(url, app.config["SOCKETIO_CHANNEL"]) if url else MemoryPresence()
+        RedisPresence(url, app.config["SOCKETIO_CHANNEL"], app.config["PRESENCE_TTL_SECONDS"])
+        if url
+        else MemoryPresence()
     )
 
 

@@ -21,15 +21,32 @@ _EXTENSION_KEY = "fitness_push_emitter"
 
 
 def emit(event: str, payload: dict[str, Any], to: str | list[str] | None = None) -> None:
-    """Send `event` to a room, a list of rooms, or everyone connected when `to` is None."""
+    """Send `event` to a room, a list of rooms, or everyone connected when `to` is None.
+
+    Never raises. Emits run after COMMIT, so an exception here would turn a
+    request whose data is already stored into a 500. A failed emit costs only
+    live delivery: the row is in the inbox, and `last_id` replay sends it on
+    the client's next connection. python-socketio's RedisManager already logs
+    and swallows a publish that fails while Redis is down (after delivering
+    to this worker's own clients); this guard covers every other failure.
+    """
     emitter = current_app.extensions.get(_EXTENSION_KEY, socketio)
-    emitter.emit(event, payload, to=to, namespace="/")
+    try:
+        emitter.emit(event, payload, to=to, namespace="/")
+    except Exception:  # noqa: BLE001 - see the docstring: delivery is best effort
+        current_app.logger.exception("emit of %r to %r failed; replay will cover it", event, to)
 
 
 @contextmanager
 def through_message_queue(url: str, channel: str) -> Iterator[None]:
-    """Route emits through a write-only Socket.IO bound to the message queue at `url`."""
-    current_app.extensions[_EXTENSION_KEY] = SocketIO(message_queue=url, channel=channel)
+    """Route emits through a write-only Socket.IO bound to the message queue at `url`.
+
+    It takes the app's async mode (threading for `flask` commands), so a
+    command never imports eventlet just to publish.
+    """
+    current_app.extensions[_EXTENSION_KEY] = SocketIO(
+        message_queue=url, channel=channel, async_mode=current_app.config["ASYNC_MODE"]
+    )
     try:
         yield
     finally:

@@ -1,0 +1,138 @@
+"""Redis down or restarted: live delivery and presence degrade, requests never fail.
+
+The emit path and presence are the only code that talks to Redis. Here they
+meet an emitter that raises and a Redis address where nothing listens; the
+restart cases use the local Redis (REDIS_URL for tests, default
+redis://127.0.0.1:6379/0) under a channel of their own, and skip without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+import pytest
+import redis
+from flask import Flask
+
+from fitness_app.extensions import socketio
+from fitness_app.realtime import presence, push
+from fitness_app.realtime.presence import RedisPresence
+from tests.conftest import log_workout
+from tests.live import free_port
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_reason() -> str | None:
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        return f"no Redis at {TEST_REDIS_URL}: {exc.__class__.__name__}"
+    return None
+
+
+needs_redis = pytest.mark.skipif(
+    (reason := _redis_reason()) is not None, reason=reason or ""
+)
+
+
+def unreachable_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+def test_a_failing_emit_is_logged_and_the_committed_request_succeeds(
+    app, client, auth, monkeypatch, caplog
+):
+    auth.register()
+
+    def broken_emit(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("message queue unreachable")
+
+    monkeypatch.setattr(socketio, "emit", broken_emit)
+    with caplog.at_level(logging.ERROR):
+        response = log_workout(client, title="Stored anyway")
+    assert response.status_code == 302
+    assert "Stored anyway" in client.get("/notifications/").get_data(as_text=True)
+    assert any("emit of 'notification'" in r.getMessage() for r in caplog.records)
+
+
+def test_presence_without_redis_counts_this_worker_and_logs_once(caplog):
+    store = RedisPresence(unreachable_url(), "down")
+    with caplog.at_level(logging.WARNING, logger=presence.__name__):
+        store.add("sid-a", 1, "login-a")
+        store.add("sid-b", 2, "login-b")
+        store.remove("sid-b")
+        store.heartbeat()
+        assert store.snapshot() == presence.Snapshot(users=1, connections=1)
+        assert store.sids_for_login("login-a") == ["sid-a"]
+    outages = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(outages) == 1
+
+
+def test_a_socket_connects_while_presence_cannot_reach_redis(app: Flask, client, auth):
+    auth.register()
+    app.extensions["fitness_presence"] = RedisPresence(unreachable_url(), "down")
+    socket = socketio.test_client(app, flask_test_client=client)
+    assert socket.is_connected()
+    assert [e["name"] for e in socket.get_received()] == ["unread_count"]
+    socket.disconnect()
+
+
+def test_through_message_queue_emits_are_best_effort(app):
+    with app.app_context(), push.through_message_queue(unreachable_url(), "down"):
+        push.emit("notification", {"id": 1}, to="user:1")
+
+
+@pytest.fixture
+def channel() -> str:
+    """A channel of its own, so parallel runs sharing the Redis never meet."""
+    name = f"test-{uuid.uuid4().hex}"
+    yield name
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    for key in client.scan_iter(match=f"fitness:{name}:*"):
+        client.delete(key)
+    client.close()
+
+
+@needs_redis
+def test_two_workers_see_each_others_connections(channel):
+    first, second = RedisPresence(TEST_REDIS_URL, channel), RedisPresence(TEST_REDIS_URL, channel)
+    first.add("sid-1", 1, "login-1")
+    second.add("sid-2", 2, "login-2")
+    second.add("sid-3", 2, "login-3")
+    assert first.snapshot() == presence.Snapshot(users=2, connections=3)
+    assert first.sids_for_login("login-3") == ["sid-3"]
+    second.remove("sid-3")
+    assert first.snapshot() == presence.Snapshot(users=2, connections=2)
+
+
+@needs_redis
+def test_heartbeat_restores_a_hash_that_a_redis_restart_emptied(channel):
+    store = RedisPresence(TEST_REDIS_URL, channel)
+    store.add("sid-1", 1, "login-1")
+    store.add("sid-2", 2, "login-2")
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    # A restart without persistence: everything is gone, then one new connection arrives.
+    for key in client.scan_iter(match=f"fitness:{channel}:*"):
+        client.delete(key)
+    store.add("sid-3", 3, "login-3")
+    assert store.snapshot().connections == 1
+    store.heartbeat()
+    assert store.snapshot() == presence.Snapshot(users=3, connections=3)
+    client.close()
+
+
+@needs_redis
+def test_heartbeat_drops_entries_whose_removal_failed(channel):
+    store = RedisPresence(TEST_REDIS_URL, channel)
+    store.add("sid-1", 1, "login-1")
+    store.add("sid-2", 2, "login-2")
+    healthy = store._redis
+    store._redis = redis.Redis.from_url(unreachable_url())
+    store.remove("sid-2")  # Redis missed this one
+    store._redis = healthy
+    assert store.snapshot().connections == 2
+    store.heartbeat()
+    assert store.snapshot() == presence.Snapshot(users=1, connections=1)
