@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask
 
-from fitness_app.extensions import db
+from fitness_app.extensions import db, socketio
 from fitness_app.models import AnnouncementRead, Notification, User, utcnow
 from fitness_app.realtime import presence, push
 from fitness_app.realtime.rooms import user_room
@@ -281,6 +281,10 @@ def _deliver(session: so.Session) -> None:
         push.emit("notification", payload, to=room)
     for user_id, count in counts.items():
         push.emit("unread_count", {"count": count}, to=user_room(user_id))
+    # Under eventlet the emits only queue packets for each socket's writer.
+    # Yield once so they go out now, not after this request has rendered and
+    # sent its own response.
+    socketio.sleep(0)
 
 
 def _discard(session: so.Session) -> None:
