@@ -30,7 +30,7 @@ def create_app(config_name: str = "development", overrides: dict[str, Any] | Non
 def register_extensions(app: Flask) -> None:
     from fitness_app import database
     from fitness_app.models import User
-    from fitness_app.realtime import presence
+    from fitness_app.realtime import presence, transport
     from fitness_app.services import goals, notifications
 
     database.init_app(app)
@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         manage_session=True,
     )
+    transport.init_app(app)
     presence.init_app(app)
     notifications.init_app(app)
     goals.init_app(app)
