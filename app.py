@@ -18,6 +18,10 @@ if ASYNC_MODE == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()
+    # psycopg 3 notices gevent's patching but not eventlet's: left alone, its C
+    # wait would freeze every connection of the worker while a PostgreSQL
+    # query runs. With wait_select it waits through the patched select().
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 elif ASYNC_MODE == "gevent":
     from gevent import monkey
 
