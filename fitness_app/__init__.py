@@ -30,7 +30,7 @@ def create_app(config_name: str = "development", overrides: dict[str, Any] | Non
 def register_extensions(app: Flask) -> None:
     from fitness_app import database
     from fitness_app.models import User
-    from fitness_app.realtime import presence, transport
+    from fitness_app.realtime import presence, queue, transport
     from fitness_app.services import goals, notifications
 
     database.init_app(app)
@@ -45,8 +45,9 @@ def register_extensions(app: Flask) -> None:
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
-        message_queue=app.config["REDIS_URL"],
-        channel=app.config["SOCKETIO_CHANNEL"],
+        # Redis pub/sub when REDIS_URL is set (the message queue of the deployment
+        # guide, on the SOCKETIO_CHANNEL channel), in memory otherwise.
+        client_manager=queue.client_manager(app),
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],

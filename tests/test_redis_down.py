@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import redis
+import sqlalchemy as sa
 from flask import Flask
 
-from fitness_app.extensions import socketio
-from fitness_app.realtime import presence, push
+from fitness_app.extensions import db, socketio
+from fitness_app.models import User
+from fitness_app.realtime import presence, push, queue
 from fitness_app.realtime.presence import RedisPresence
+from fitness_app.services import notifications
 from tests.conftest import log_workout
 from tests.live import free_port
 
@@ -42,8 +46,20 @@ def unreachable_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/0"
 
 
+@pytest.fixture
+def logs(caplog, monkeypatch) -> pytest.LogCaptureFixture:
+    """caplog, with the app's loggers enabled again.
+
+    Alembic's fileConfig (tests/test_migrations.py runs it in this process)
+    disables every logger that existed before it.
+    """
+    for name in ("fitness_app", presence.__name__):
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+    return caplog
+
+
 def test_a_failing_emit_is_logged_and_the_committed_request_succeeds(
-    app, client, auth, monkeypatch, caplog
+    app, client, auth, monkeypatch, logs
 ):
     auth.register()
 
@@ -51,23 +67,23 @@ def test_a_failing_emit_is_logged_and_the_committed_request_succeeds(
         raise ConnectionError("message queue unreachable")
 
     monkeypatch.setattr(socketio, "emit", broken_emit)
-    with caplog.at_level(logging.ERROR):
+    with logs.at_level(logging.ERROR):
         response = log_workout(client, title="Stored anyway")
     assert response.status_code == 302
     assert "Stored anyway" in client.get("/notifications/").get_data(as_text=True)
-    assert any("emit of 'notification'" in r.getMessage() for r in caplog.records)
+    assert any("emit of 'notification'" in r.getMessage() for r in logs.records)
 
 
-def test_presence_without_redis_counts_this_worker_and_logs_once(caplog):
+def test_presence_without_redis_counts_this_worker_and_logs_once(logs):
     store = RedisPresence(unreachable_url(), "down")
-    with caplog.at_level(logging.WARNING, logger=presence.__name__):
+    with logs.at_level(logging.WARNING, logger=presence.__name__):
         store.add("sid-a", 1, "login-a")
         store.add("sid-b", 2, "login-b")
         store.remove("sid-b")
         store.heartbeat()
         assert store.snapshot() == presence.Snapshot(users=1, connections=1)
         assert store.sids_for_login("login-a") == ["sid-a"]
-    outages = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    outages = [r for r in logs.records if "unreachable" in r.getMessage()]
     assert len(outages) == 1
 
 
@@ -136,3 +152,32 @@ def test_heartbeat_drops_entries_whose_removal_failed(channel):
     assert store.snapshot().connections == 2
     store.heartbeat()
     assert store.snapshot() == presence.Snapshot(users=1, connections=1)
+
+
+def _notification_ids(socket) -> list[int]:
+    return [e["args"][0]["id"] for e in socket.get_received() if e["name"] == "notification"]
+
+
+def test_resync_resends_what_a_pubsub_gap_may_have_lost(app: Flask, client, auth):
+    """After a gap, each connection gets what was made since, minus what its page had shown."""
+    auth.register()
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id))
+
+        def note(text: str) -> int:
+            notification = notifications.notify(user_id, "workout_completed", "Done", text)
+            db.session.commit()
+            return notification.id
+
+        old = note("before the gap")
+        steady = socketio.test_client(app, flask_test_client=client, auth={"last_id": old})
+        since = datetime.now(UTC)
+        during = [note("in the gap"), note("in the gap too")]
+        # A page loaded during the gap, whose last_id already passed both.
+        reloaded = socketio.test_client(app, flask_test_client=client, auth={"last_id": during[1]})
+        later = note("after that page loaded")
+        for socket in (steady, reloaded):
+            socket.get_received()
+        queue.resync(app, since)
+    assert _notification_ids(steady) == [*during, later]
+    assert _notification_ids(reloaded) == [*during, later]

@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 
 from fitness_app.extensions import db, socketio
-from fitness_app.realtime import presence, push
+from fitness_app.realtime import presence, push, queue
 from fitness_app.realtime.rooms import ADMINS_ROOM, user_room
 from fitness_app.services import notifications
 
@@ -46,6 +46,7 @@ def on_connect(auth: Any = None) -> None:
     presence.store().add(request.sid, user.id, session.get("login_id", ""))
     _ensure_presence_loop(current_app._get_current_object())
     last_id = _last_id(auth)
+    queue.track(request.sid, user.id, last_id)
     if last_id is not None:
         for notification in notifications.list_after(
             user, last_id, current_app.config["REPLAY_LIMIT"]
@@ -60,6 +61,7 @@ def on_connect(auth: Any = None) -> None:
 def on_disconnect(reason: Any = None) -> None:
     """Server-side cleanup for a goodbye, a ping timeout, or a logout."""
     presence.store().remove(request.sid)
+    queue.forget(request.sid)
 
 
 @socketio.on("mark_read")
