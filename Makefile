@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+WORKERS ?= 2
 SOCKETIO_CLIENT_VERSION := 4.8.4
 
 .PHONY: run test lint vendor bench cluster clean
@@ -23,6 +24,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/flask --app app db upgrade
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python app.py
+
+## make cluster: WORKERS gunicorn workers behind nginx on http://127.0.0.1:$(PORT), for local
+## trials of the production layout (deploy/); needs DATABASE_URL (PostgreSQL) and REDIS_URL
+cluster: $(VENV)/.runtime
+	$(BIN)/python deploy/cluster.py --workers $(WORKERS) --port $(PORT)
 
 ## make test: install the test tools and run every test
 test: $(VENV)/.dev

@@ -1,0 +1,30 @@
+"""gunicorn settings for one fitness_app process; start one per port.
+
+    .venv/bin/gunicorn -c deploy/gunicorn.conf.py -b 127.0.0.1:8001
+
+Flask-SocketIO's deployment guide: gunicorn's own load balancing has no sticky
+sessions, so each gunicorn runs exactly one eventlet worker, and nginx
+(deploy/nginx/fitness_app.conf, `ip_hash`) spreads clients over several of
+them. They share PostgreSQL (DATABASE_URL), Redis (REDIS_URL) and SECRET_KEY.
+"""
+
+import os
+from pathlib import Path
+
+wsgi_app = "app:app"
+# Imports `app` from the checkout whatever directory gunicorn starts in.
+chdir = str(Path(__file__).resolve().parent.parent)
+worker_class = "eventlet"
+# Never more than one: a second worker in the same gunicorn would receive half
+# of a long-polling client's requests and answer them "unknown session".
+workers = 1
+# gunicorn's cap on connections per worker (1000 unless told otherwise); every
+# socket and every keep-alive request holds one. Same knob as `make run`.
+worker_connections = int(os.environ.get("MAX_CONNECTIONS", "20000"))
+# gunicorn's eventlet worker monkey-patches before it imports app.py; --preload
+# would import the app in the unpatched master first.
+preload_app = False
+# A long-polling request lasts up to SOCKETIO_PING_INTERVAL (25 s); a graceful
+# stop waits that long so those requests finish instead of failing.
+graceful_timeout = 30
+accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
