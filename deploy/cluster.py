@@ -6,7 +6,7 @@
 Needs DATABASE_URL (PostgreSQL) and REDIS_URL in the environment. Brings the
 schema up to date, starts one gunicorn per port with deploy/gunicorn.conf.py,
 then an nginx whose site is deploy/nginx/fitness_app.conf rendered for these
-ports. Every file they write (nginx config, pid, logs, temp files) lands in
+ports. Every file they write (nginx config, pids, logs, temp files) lands in
 --run-dir. Ctrl-C stops everything. tests/test_cluster.py drives the same
 `Cluster` class, so what the tests check is what this script starts.
 """
@@ -14,6 +14,7 @@ ports. Every file they write (nginx config, pid, logs, temp files) lands in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -115,17 +116,30 @@ def _answers(url: str) -> bool:
 
 
 def _stop(process: subprocess.Popen[bytes] | None, first_signal: int) -> None:
-    """Signal the process group, then SIGKILL it if it has not left within 10 s."""
-    if process is None or process.poll() is not None:
+    """Signal the whole process group, then SIGKILL whatever is left after 10 s.
+
+    The group, not the process: a gunicorn eventlet worker whose master died
+    keeps serving on the master's socket.
+    """
+    if process is None:
         return
-    try:
+
+    def group_gone() -> bool:
+        process.poll()  # reap the leader, or it would count as a member
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, first_signal)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        process.wait()
+    try:
+        wait_for(group_gone, 10, f"process group {process.pid} to exit")
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 class Cluster:
@@ -174,7 +188,8 @@ class Cluster:
         with open(self.worker_log(index), "ab") as log:
             self.workers[index] = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
-                 "-b", f"127.0.0.1:{self.worker_ports[index]}"],
+                 "-b", f"127.0.0.1:{self.worker_ports[index]}",
+                 "-p", str(self.run_dir / f"worker-{self.worker_ports[index]}.pid")],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
