@@ -25,10 +25,11 @@ def emit(event: str, payload: dict[str, Any], to: str | list[str] | None = None)
 
     Never raises. Emits run after COMMIT, so an exception here would turn a
     request whose data is already stored into a 500. A failed emit costs only
-    live delivery: the row is in the inbox, and `last_id` replay sends it on
-    the client's next connection. python-socketio's RedisManager already logs
-    and swallows a publish that fails while Redis is down (after delivering
-    to this worker's own clients); this guard covers every other failure.
+    live delivery: the row is in the inbox, and the resend after a pub/sub gap
+    (`queue.resync`) or `last_id` replay on the next connection brings it.
+    python-socketio's RedisManager already logs and swallows a publish that
+    fails while Redis is down (after delivering to this worker's own clients);
+    this guard covers every other failure.
     """
     emitter = current_app.extensions.get(_EXTENSION_KEY, socketio)
     try:
