@@ -149,9 +149,11 @@ class SocketClient:
         self.received: dict[int, dict[str, Any]] = {}
         self.presence: list[dict[str, int]] = []
         self.connects = 0
+        self.disconnects: list[str] = []
         self._changed = threading.Condition()
         self.client = socketio.Client(reconnection_delay=0.5, reconnection_delay_max=2)
         self.client.on("connect", self._on_connect)
+        self.client.on("disconnect", self._on_disconnect)
         self.client.on("notification", self._on_notification)
         self.client.on("presence", self._on_presence)
 
@@ -163,6 +165,11 @@ class SocketClient:
     def _on_connect(self) -> None:
         with self._changed:
             self.connects += 1
+            self._changed.notify_all()
+
+    def _on_disconnect(self, reason: str = "") -> None:
+        with self._changed:
+            self.disconnects.append(reason)
             self._changed.notify_all()
 
     def _on_notification(self, payload: dict[str, Any]) -> None:
@@ -194,6 +201,10 @@ class SocketClient:
 
     def wait_for_connects(self, count: int, timeout: float = 15) -> None:
         self._wait(lambda: self.connects >= count, timeout, f"connect number {count}")
+
+    def wait_for_server_disconnect(self, timeout: float = 15) -> None:
+        reason = self.client.reason.SERVER_DISCONNECT
+        self._wait(lambda: reason in self.disconnects, timeout, "disconnect by the server")
 
     def wait_for_presence(self, users: int, connections: int, timeout: float = 15) -> None:
         expected = {"users": users, "connections": connections}
@@ -335,6 +346,19 @@ def test_fifty_concurrent_completions_on_both_workers_notify_once(cluster, socke
     assert achievements == 1
     watcher.wait_for({n["id"] for n in stored(carl, cluster.url)})
     assert len(watcher.received) == 2
+
+
+def test_logging_out_on_one_worker_closes_the_sockets_on_the_other(cluster, sockets):
+    eve = sign_up(cluster, "eve")
+    far = 1 - nginx_worker(cluster)
+    through_nginx = sockets(cluster.url, eve, ["websocket"])
+    on_far = sockets(cluster.worker_url(far), eve, ["polling"])
+    token = csrf_token(eve, f"{cluster.worker_url(far)}/")
+    signed_out = eve.post(f"{cluster.worker_url(far)}/auth/logout", allow_redirects=False,
+                          data={"csrf_token": token}, timeout=10)
+    assert signed_out.status_code == 302
+    for client in (through_nginx, on_far):
+        client.wait_for_server_disconnect()
 
 
 def test_a_redis_restart_loses_no_notification(services, sockets):
