@@ -52,18 +52,35 @@ def announce(text: str) -> None:
     if not 1 <= len(text) <= 500:
         raise click.BadParameter("an announcement has 1 to 500 characters", param_hint="TEXT")
     url = current_app.config.get("REDIS_URL")
-    if url:
+    if url and _redis_answers(url):
         with push.through_message_queue(url, current_app.config["SOCKETIO_CHANNEL"]):
             notification = notifications.announce(None, text)
             notifications.push_unread_counts_to_online()
         click.echo(f"Announcement {notification.id} stored and sent live through {url}.")
+        return
+    notification = notifications.announce(None, text)
+    if url:
+        click.echo(
+            f"Announcement {notification.id} stored, but Redis at {url} does not answer, so it "
+            "could not be sent live: users get it in their inbox and on their next "
+            "connection, and the servers resend it once they reach Redis again."
+        )
     else:
-        notification = notifications.announce(None, text)
         click.echo(
             f"Announcement {notification.id} stored. No message queue is configured, so no "
             "running server can be reached from here: users get it in their inbox and on "
             "their next connection. Set REDIS_URL to make it live."
         )
+
+
+def _redis_answers(url: str) -> bool:
+    """Whether the message queue is up; its publish would fail silently otherwise."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
 
 
 @click.command("seed-demo")

@@ -76,3 +76,12 @@ def test_seed_demo_prints_the_login_and_is_repeatable(runner, app, client):
     client.post("/auth/login", data={"email": "demo@example.com", "password": "demo-password"})
     page = client.get("/").data.decode()
     assert "Easy run" in page and "5 workouts this week" in page
+
+
+def test_announce_with_redis_down_stores_and_says_so(runner, app):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    result = runner.invoke(args=["announce", "Pool closed"])
+    assert result.exit_code == 0, result.output
+    assert "does not answer, so it could not be sent live" in result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(Notification.message)) == "Pool closed"
