@@ -36,14 +36,12 @@ def _pg_reason() -> str | None:
 
 
 PG_SKIP_REASON = _pg_reason()
-DATABASE_PARAMS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgresql",
-        id="postgresql",
-        marks=pytest.mark.skipif(PG_SKIP_REASON is not None, reason=PG_SKIP_REASON or ""),
-    ),
-]
+POSTGRESQL = pytest.param(
+    "postgresql",
+    id="postgresql",
+    marks=pytest.mark.skipif(PG_SKIP_REASON is not None, reason=PG_SKIP_REASON or ""),
+)
+DATABASE_PARAMS = [pytest.param("sqlite", id="sqlite"), POSTGRESQL]
 
 
 @contextmanager
