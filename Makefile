@@ -30,6 +30,14 @@ run: $(VENV)/.runtime
 cluster: $(VENV)/.runtime
 	$(BIN)/python deploy/cluster.py --workers $(WORKERS) --port $(PORT)
 
+## make bench: the standard performance set, each app figure beside the bare server's
+## (docs/performance.md, under 10 minutes); BENCH_ARGS="--help" lists the bigger runs
+bench: $(VENV)/.dev bench/node_modules/.package-lock.json
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --silent
+
 ## make test: install the test tools and run every test
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
