@@ -31,6 +31,7 @@ from fitness_app.services.sql import (
 
 _PENDING = "fitness_outbox_pending"
 _READY = "fitness_outbox_ready"
+_EMITTED = "fitness_outbox_emitted"
 
 
 @dataclass
@@ -281,10 +282,19 @@ def _deliver(session: so.Session) -> None:
         push.emit("notification", payload, to=room)
     for user_id, count in counts.items():
         push.emit("unread_count", {"count": count}, to=user_room(user_id))
-    # Under eventlet the emits only queue packets for each socket's writer.
-    # Yield once so they go out now, not after this request has rendered and
-    # sent its own response.
-    socketio.sleep(0)
+    session.info[_EMITTED] = True
+
+
+def _send_now(session: so.Session, transaction: so.SessionTransaction) -> None:
+    """Under eventlet an emit only queues packets for each socket's writer.
+
+    Yield once so they go out now, not after the request has rendered and sent
+    its own response. This runs at the end of the transaction, not in
+    `after_commit`, because by now the connection is back in the pool: no
+    other request waits for one, or opens another, during the yield.
+    """
+    if transaction.parent is None and session.info.pop(_EMITTED, False):
+        socketio.sleep(0)
 
 
 def _discard(session: so.Session) -> None:
@@ -297,6 +307,7 @@ def init_app(app: Flask) -> None:
     for name, handler in (
         ("before_commit", _prepare),
         ("after_commit", _deliver),
+        ("after_transaction_end", _send_now),
         ("after_rollback", _discard),
     ):
         if not sa.event.contains(so.Session, name, handler):
