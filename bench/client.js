@@ -184,6 +184,9 @@ async function connect({ targets, mode, transports = ["websocket"], concurrency 
   await pool(jobs, concurrency, ({ url, user }) => {
     assertLocal(url);
     const opts = { transports, forceNew: true, reconnection: false, timeout: timeoutMs };
+    // engine.io-client's Node polling opens a new TCP connection per request
+    // unless given an agent; a browser keeps its connections alive.
+    if (transports.includes("polling")) opts.agent = new http.Agent({ keepAlive: true });
     if (mode === "app") {
       opts.extraHeaders = { Cookie: sessions.get(user) || "" };
     } else {
