@@ -745,7 +745,7 @@ def scaling(runs: dict[int, dict]) -> list[tuple[str, Any, Any]]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--phases", default="single,polling,cluster",
+    p.add_argument("--phases", default="single,polling,cluster,clients",
                    help="comma-separated: single, polling, cluster, clients")
     p.add_argument("--sockets", type=int, default=10_000, help="single worker: sockets at the top")
     p.add_argument("--steps", default="100,1000",
@@ -763,7 +763,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cluster-db", choices=("postgresql", "sqlite"), default="postgresql")
     p.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
                    help="a PostgreSQL login that may CREATE and DROP DATABASE")
-    p.add_argument("--compare-sockets", type=int, default=2000, help="clients phase: sockets")
+    p.add_argument("--compare-sockets", type=int, default=3000,
+                   help="clients phase: sockets held by each load client in turn")
     p.add_argument("--kinds", default="bare,app", help="which servers to measure")
     p.add_argument("--connect-concurrency", type=int, default=50)
     p.add_argument("--max-connections", type=int, default=20_000)
@@ -795,8 +796,6 @@ def main(argv: list[str]) -> int:
         steps = sorted({int(s) for s in args.steps.split(",") if s and int(s) < args.sockets}
                        | {args.sockets})
         common = {"workdir": workdir, "args": args, "redis": None}
-        if "clients" in phases:
-            results["clients"] = compare_clients(workdir, args.compare_sockets, 3, args)
         if "single" in phases:
             results["single"] = {"steps": steps}
             for kind in kinds:
@@ -814,6 +813,8 @@ def main(argv: list[str]) -> int:
                     throughput_seconds=0, idle_seconds=args.idle_seconds, **common)
         if "cluster" in phases:
             results["cluster"] = cluster(workdir, args, kinds)
+        if "clients" in phases:
+            results["clients"] = compare_clients(workdir, args.compare_sockets, 3, args)
     finally:
         results["loadavgEnd"] = os.getloadavg()
         results["seconds"] = round(time.monotonic() - started)
@@ -842,7 +843,7 @@ def cluster(workdir: Path, args: argparse.Namespace, kinds: list[str]) -> dict[s
                     kind, workdir=workdir, label=f"cluster{workers}", workers=workers,
                     steps=[args.cluster_sockets], transports=["websocket"], store=store,
                     redis=redis, args=args, broadcast_rounds=3,
-                    throughput_seconds=args.throughput_seconds, idle_seconds=0)
+                    throughput_seconds=args.throughput_seconds, idle_seconds=args.idle_seconds)
             out["runs"][workers] = pair
         out["scaling"] = scaling(out["runs"])
     finally:
