@@ -41,9 +41,10 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError("unauthorized")
     user = current_user._get_current_object()
     join_room(user_room(user.id))
+    presence.store().add(request.sid, user.id, session.get("login_id", ""))
     if user.is_admin:
         join_room(ADMINS_ROOM)
-    presence.store().add(request.sid, user.id, session.get("login_id", ""))
+        presence.store().watch(request.sid)
     _ensure_presence_loop(current_app._get_current_object())
     last_id = _last_id(auth)
     queue.track(request.sid, user.id, last_id)
@@ -109,7 +110,11 @@ def _ensure_presence_loop(app: Flask) -> None:
 
 
 def _presence_loop(app: Flask) -> None:
-    """Tell admins the online figures when they change; keep this worker's entry alive."""
+    """Tell admins the online figures when they change; keep this worker's entry alive.
+
+    Counting reads every worker's entries, so only a worker holding an admin's
+    socket counts; each admin then hears it from their own worker.
+    """
     state = app.extensions[_LOOP_KEY]
     interval = app.config["PRESENCE_INTERVAL_SECONDS"]
     last: presence.Snapshot | None = None
@@ -119,6 +124,9 @@ def _presence_loop(app: Flask) -> None:
             try:
                 store = presence.store()
                 store.heartbeat()
+                if not store.admins_watching():
+                    last = None
+                    continue
                 snapshot = store.snapshot()
                 if snapshot != last:
                     push.emit("presence", snapshot.as_payload(), to=ADMINS_ROOM)

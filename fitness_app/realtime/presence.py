@@ -32,14 +32,26 @@ class MemoryPresence:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sids: dict[str, tuple[int, str]] = {}
+        self._admin_sids: set[str] = set()
 
     def add(self, sid: str, user_id: int, login_id: str) -> None:
         with self._lock:
             self._sids[sid] = (user_id, login_id)
 
+    def watch(self, sid: str) -> None:
+        """Note an admin's connection in this process: it wants live figures."""
+        with self._lock:
+            self._admin_sids.add(sid)
+
     def remove(self, sid: str) -> None:
         with self._lock:
             self._sids.pop(sid, None)
+            self._admin_sids.discard(sid)
+
+    def admins_watching(self) -> bool:
+        """Whether this process holds an admin's socket, and so must count everyone."""
+        with self._lock:
+            return bool(self._admin_sids)
 
     def _entries(self) -> list[tuple[int, str]]:
         with self._lock:
