@@ -55,6 +55,7 @@ def log(message: str) -> None:
 
 
 def free_port() -> int:
+    """A port nothing listens on now, so runs never collide with each other or `make run`."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -78,6 +79,7 @@ def proc_cpu_seconds(pid: int) -> float:
 
 
 def proc_rss_bytes(pid: int) -> int:
+    """Resident memory of one process, from /proc: what the RSS-per-socket figure divides."""
     with open(f"/proc/{pid}/status") as handle:
         for line in handle:
             if line.startswith("VmRSS:"):
@@ -86,6 +88,7 @@ def proc_rss_bytes(pid: int) -> int:
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `check`; raise after `timeout` seconds, so no start-up waits forever."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -181,6 +184,7 @@ class LoadClient:
             self._lines.put(line)
 
     def call(self, cmd: str, timeout: float, **args: Any) -> dict[str, Any]:
+        """Run one command in the client; a late reply to an earlier call is skipped."""
         self._seq += 1
         self.process.stdin.write(json.dumps({"id": self._seq, "cmd": cmd, "args": args}) + "\n")
         self.process.stdin.flush()
@@ -318,6 +322,7 @@ def prepare_app_database(url: str, env: dict[str, str], n: int) -> list[dict[str
 
 
 def count_notifications(url: str) -> int:
+    """Rows in the app's notifications table: "stored" is counted, not inferred from events."""
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         total = conn.execute(sa.text("SELECT count(*) FROM notifications")).scalar_one()
@@ -655,6 +660,7 @@ def print_table(title: str, rows: list[tuple[str, str, Any, Any]], check_targets
 
 
 def machine() -> dict[str, Any]:
+    """What the figures were measured on, printed with them; the load average says how busy."""
     model = "unknown"
     with suppress(OSError), open("/proc/cpuinfo") as handle:
         for line in handle:
@@ -671,6 +677,7 @@ def machine() -> dict[str, Any]:
 
 
 def report(results: dict[str, Any]) -> None:
+    """Print every figure as Markdown tables, ready to paste into docs/performance.md."""
     m = results["machine"]
     print(f"# bench results, {results['date']}")
     print(f"\ncommand: {results['command']}")
@@ -743,6 +750,7 @@ def scaling(runs: dict[int, dict]) -> list[tuple[str, Any, Any]]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The defaults are the standard set of `make bench`; flags scale each phase up or down."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--phases", default="single,polling,cluster,clients",
@@ -778,6 +786,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
+    """Run the chosen phases, keep the raw figures if asked, and always clean up."""
     args = parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     kinds = [k for k in KINDS if k in args.kinds.split(",")]
