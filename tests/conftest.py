@@ -7,6 +7,7 @@ TEST_DATABASE_URL points at a server (see `tests/databases.py`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -27,19 +28,28 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def app(database: str) -> Iterator[Flask]:
+@contextmanager
+def built_app(database: str, **overrides: object) -> Iterator[Flask]:
+    """A testing app on `database` with its tables, torn down cleanly afterwards."""
     app = create_app(
         "testing",
-        {"SQLALCHEMY_DATABASE_URI": database, "WTF_CSRF_ENABLED": False},
+        {"SQLALCHEMY_DATABASE_URI": database, "WTF_CSRF_ENABLED": False, **overrides},
     )
     with app.app_context():
         db.create_all()
-    yield app
-    stop_presence_loop(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    try:
+        yield app
+    finally:
+        stop_presence_loop(app)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(database: str) -> Iterator[Flask]:
+    with built_app(database) as app:
+        yield app
 
 
 @pytest.fixture
@@ -106,6 +116,5 @@ def live_server(tmp_path_factory):
     """One real server for the session's live tests; each test signs up its own users."""
     from tests.live import LiveServer
 
-    server = LiveServer(tmp_path_factory.mktemp("live")).start()
-    yield server
-    server.stop()
+    with LiveServer(tmp_path_factory.mktemp("live")) as server:
+        yield server

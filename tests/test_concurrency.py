@@ -20,6 +20,7 @@ from flask import Flask
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, AnnouncementRead, Notification, User
 from fitness_app.services import goals, notifications, workouts
+from tests.conftest import built_app
 from tests.databases import POSTGRESQL
 from tests.live import wait_until
 
@@ -29,23 +30,9 @@ THREADS = 12
 @pytest.fixture
 def app(database: str):
     """The conftest app, with a pool big enough for every thread to hold a connection."""
-    from fitness_app import create_app
-    from fitness_app.realtime.events import stop_presence_loop
-
-    app = create_app(
-        "testing",
-        {
-            "SQLALCHEMY_DATABASE_URI": database,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 2, "pool_pre_ping": True},
-        },
-    )
-    with app.app_context():
-        db.create_all()
-    yield app
-    stop_presence_loop(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    options = {"pool_size": THREADS + 2, "pool_pre_ping": True}
+    with built_app(database, SQLALCHEMY_ENGINE_OPTIONS=options) as app:
+        yield app
 
 
 def make_user(app: Flask, name: str = "ann") -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from fitness_app import create_app
 from fitness_app.extensions import db
-from tests.conftest import AuthActions, log_workout, make_admin
+from tests.conftest import AuthActions, built_app, log_workout, make_admin
 
 
 def test_healthz(client):
@@ -45,27 +44,19 @@ def test_403_for_non_admin_and_login_redirect_for_anonymous(client, auth):
 
 
 def test_500_rolls_back_and_shows_a_page(database):
-    app = create_app(
-        "testing",
-        {"SQLALCHEMY_DATABASE_URI": database, "WTF_CSRF_ENABLED": False,
-         "PROPAGATE_EXCEPTIONS": False},
-    )
+    with built_app(database, PROPAGATE_EXCEPTIONS=False) as app:
 
-    @app.get("/boom")
-    def boom():
-        db.session.execute(sa.text("SELECT * FROM no_such_table"))
+        @app.get("/boom")
+        def boom():
+            db.session.execute(sa.text("SELECT * FROM no_such_table"))
 
-    with app.app_context():
-        db.create_all()
-    client = app.test_client()
-    AuthActions(client).register()
-    response = client.get("/boom")
-    assert response.status_code == 500
-    assert b"Something went wrong" in response.data
-    # The session was rolled back, so the next request works.
-    assert client.get("/").status_code == 200
-    with app.app_context():
-        db.engine.dispose()
+        client = app.test_client()
+        AuthActions(client).register()
+        response = client.get("/boom")
+        assert response.status_code == 500
+        assert b"Something went wrong" in response.data
+        # The session was rolled back, so the next request works.
+        assert client.get("/").status_code == 200
 
 
 def test_api_notifications_needs_login(client):

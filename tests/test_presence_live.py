@@ -17,12 +17,11 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def quick_ping_server(tmp_path_factory):
     """A server that drops a silent client after about two seconds."""
-    server = LiveServer(
+    with LiveServer(
         tmp_path_factory.mktemp("presence"),
         env={"SOCKETIO_PING_INTERVAL": "1", "SOCKETIO_PING_TIMEOUT": "1"},
-    ).start()
-    yield server
-    server.stop()
+    ) as server:
+        yield server
 
 
 def promote(server: LiveServer, username: str) -> None:

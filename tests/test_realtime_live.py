@@ -163,11 +163,10 @@ def redis_server(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     channel = f"fitness-test-{uuid.uuid4().hex[:8]}"
-    server = LiveServer(tmp_path_factory.mktemp("redis-live"),
+    with LiveServer(tmp_path_factory.mktemp("redis-live"),
                         env={"REDIS_URL": "redis://127.0.0.1:6379/0",
-                             "SOCKETIO_CHANNEL": channel}).start()
-    yield server
-    server.stop()
+                             "SOCKETIO_CHANNEL": channel}) as server:
+        yield server
 
 
 def test_flask_announce_through_redis_reaches_a_live_client(redis_server):
@@ -200,9 +199,8 @@ def test_a_socket_from_another_origin_is_refused(live_server):
 
 @pytest.fixture(scope="module")
 def gevent_server(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("gevent"), env={"ASYNC_MODE": "gevent"}).start()
-    yield server
-    server.stop()
+    with LiveServer(tmp_path_factory.mktemp("gevent"), env={"ASYNC_MODE": "gevent"}) as server:
+        yield server
 
 
 def test_gevent_is_a_working_alternative(gevent_server):
