@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, CONFIGS, INSTANCE_DIR
-from fitness_app.extensions import csrf, db, login_manager, migrate, socketio
+from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config_name: str = "development", overrides: dict[str, Any] | None = None) -> Flask:
@@ -28,7 +28,7 @@ def create_app(config_name: str = "development", overrides: dict[str, Any] | Non
 
 
 def register_extensions(app: Flask) -> None:
-    from fitness_app import database
+    from fitness_app import assets, database
     from fitness_app.models import User
     from fitness_app.realtime import presence, queue, transport
     from fitness_app.services import goals, notifications
@@ -55,6 +55,8 @@ def register_extensions(app: Flask) -> None:
         manage_session=True,
     )
     transport.init_app(app)
+    compress.init_app(app)
+    assets.init_app(app)
     presence.init_app(app)
     notifications.init_app(app)
     goals.init_app(app)

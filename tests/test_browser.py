@@ -167,7 +167,7 @@ def toast(page: Page, text: str):
 
 
 def completed_message(title: str) -> str:
-    return f"Workout completed: {title}, 6.2 km in 31 min"
+    return f"{title}, 6.2 km in 31 min"
 
 
 def test_popup_reaches_the_other_window_over_websocket(sign_up):

@@ -293,7 +293,7 @@ def test_websocket_and_polling_clients_get_what_the_other_worker_made(cluster, s
     for client in (websocket, polling, on_far):
         client.wait_for({from_far, from_near})
     message = websocket.received[from_far]["message"]
-    assert message == "Workout completed: Made on the far worker, 5 km in 30 min"
+    assert message == "Made on the far worker, 5 km in 30 min"
 
     text = f"Pool closed {uuid.uuid4().hex[:6]}"
     announced = int(re.search(r"Announcement (\d+)", flask(cluster, "announce", text)).group(1))

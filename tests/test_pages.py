@@ -78,15 +78,17 @@ def test_api_notifications_after(client, auth):
     for title in ["One", "Two", "Three"]:
         log_workout(client, title=title)
     everything = client.get("/api/notifications").json
-    assert [n["message"].split(": ")[1].split(",")[0] for n in everything["notifications"]] == [
+    assert [n["message"].split(",")[0] for n in everything["notifications"]] == [
         "One", "Two", "Three"]
     assert everything["unread"] == 3
     first_id = everything["notifications"][0]["id"]
     later = client.get(f"/api/notifications?after={first_id}").json
     assert len(later["notifications"]) == 2
     note = later["notifications"][0]
-    assert set(note) == {"id", "kind", "title", "message", "created_at", "data"}
+    assert set(note) >= {"id", "kind", "title", "message", "created_at", "data", "url"}
     assert note["created_at"].endswith("Z")
+    assert note["url"] == f"/workouts/{note['data']['workout_id']}/edit"
+    assert client.get(note["url"]).status_code == 200
 
 
 def test_inbox_marks_unread_and_read(client, auth):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import jsonify, render_template
-from flask_login import current_user, login_required
+from flask import jsonify, redirect, render_template, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
@@ -17,8 +17,11 @@ from fitness_app.services import goals
 
 
 @bp.route("/")
-@login_required
-def index() -> str:
+def index() -> str | Response:
+    if not current_user.is_authenticated:
+        # The sign-in page is the landing page: it says what the app is, with no
+        # "please sign in" scolding for someone who has never been here.
+        return redirect(url_for("auth.login", next="/"))
     recent = db.session.scalars(
         sa.select(Workout)
         .where(Workout.user_id == current_user.id)
