@@ -222,7 +222,8 @@ def test_markup_in_a_title_is_shown_as_text(sign_up):
 
     # The form redirected to the list, which shows the title as typed.
     expect(logging).to_have_url(re.compile(r"/workouts/$"))
-    expect(logging.get_by_role("cell", name=title, exact=True)).to_be_visible()
+    expect(logging.locator("[data-workout-id] .item-title").get_by_text(title, exact=True)) \
+        .to_be_visible()
     expect(logging.locator("main img, main b")).to_have_count(0)
     for page in (logging, watching):
         assert page.evaluate("window.__pwned") is None

@@ -143,3 +143,31 @@ def test_dashboard_shows_workouts_goals_chart_and_unread(client, app, signed_in)
     assert "<svg" in page and "45 min" in page
     assert '<span id="unread-count"' in page
     assert 'id="notification-container"' in page and 'aria-live="polite"' in page
+
+
+def test_edit_goal_and_reach_it_by_lowering_the_target(client, app, signed_in):
+    add_goal(client, target="3")
+    log_workout(client, title="One")
+    page = client.get("/goals/").get_data(as_text=True)
+    assert "1 / 3 workouts" in page and "Achieved" not in page
+    form = client.get("/goals/1/edit").get_data(as_text=True)
+    assert 'value="3"' in form and '<label for="target">Target</label>' in form
+
+    response = client.post("/goals/1/edit", data={"kind": "workouts", "target": "1",
+                                                  "period": "week"})
+    assert response.status_code == 302
+    page = client.get("/goals/").get_data(as_text=True)
+    assert "1 workout this week" in page and "Achieved" in page and "1 / 1 workout" in page
+    assert goal_notes(app) == ["1 workout this week"]
+
+
+def test_edit_goal_refuses_bad_input_and_other_peoples_goals(client, auth):
+    auth.register()
+    add_goal(client)
+    bad = client.post("/goals/1/edit", data={"kind": "workouts", "target": "-1", "period": "week"})
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.get_data(as_text=True)
+    auth.logout()
+    auth.register(username="bob", email="bob@example.com")
+    assert client.get("/goals/1/edit").status_code == 404
+    assert client.post("/goals/1/edit", data={"kind": "workouts", "target": "1",
+                                              "period": "week"}).status_code == 404

@@ -8,20 +8,16 @@ from markupsafe import Markup, escape
 
 from fitness_app.main import bp
 from fitness_app.models import Notification
+from fitness_app.services.goal_rules import UNITS
 from fitness_app.services.notifications import iso_utc, page_for
 
 APP_NAME = "Stride"
-GOAL_UNITS = {
-    "workouts": ("workout", "workouts"),
-    "distance_km": ("km", "km"),
-    "duration_minutes": ("min", "min"),
-    "streak_days": ("day", "days"),
-}
 
 
-@bp.app_template_global("app_name")
-def app_name() -> str:
-    return APP_NAME
+@bp.app_context_processor
+def product() -> dict[str, str]:
+    """The product's name, for every template's title, header and copy."""
+    return {"app_name": APP_NAME}
 
 
 @bp.app_template_filter("human_date")
@@ -62,7 +58,7 @@ def number(value: float) -> str:
 
 @bp.app_template_filter("goal_unit")
 def goal_unit(kind: str, value: float) -> str:
-    one, many = GOAL_UNITS.get(kind, ("", ""))
+    one, many = UNITS.get(kind, ("", ""))
     return one if value == 1 else many
 
 

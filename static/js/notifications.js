@@ -56,10 +56,39 @@
     return url.charAt(0) === "/" && url.charAt(1) !== "/" ? url : "/notifications/";
   }
 
-  function markRead(id) {
-    if (window.fitnessSocket && window.fitnessSocket.connected) {
-      window.fitnessSocket.emit("mark_read", { id: id });
+  /* Mark read, then call `done`: over the socket when it is up (its ack), else
+   * with the inbox's own form endpoint. `done` runs at most once, and after a
+   * second at the latest, so a slow server never holds the click back for long. */
+  function markRead(id, done) {
+    var finished = false;
+    function finish() {
+      if (finished) return;
+      finished = true;
+      if (done) done();
     }
+    setTimeout(finish, 1000);
+    if (window.fitnessSocket && window.fitnessSocket.connected) {
+      window.fitnessSocket.timeout(1000).emit("mark_read", { id: id }, finish);
+      return;
+    }
+    var token = document.querySelector('meta[name="csrf-token"]');
+    fetch("/notifications/" + id + "/read", {
+      method: "POST", credentials: "same-origin", keepalive: true, redirect: "manual",
+      headers: { "X-CSRFToken": token ? token.content : "" }
+    }).then(finish, finish);
+  }
+
+  /* A plain click opens the page once the notification is marked read; a click
+   * that opens a new tab or window leaves this page be and just marks it. */
+  function openAndMark(link, id) {
+    link.addEventListener("click", function (event) {
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+        markRead(id);
+        return;
+      }
+      event.preventDefault();
+      markRead(id, function () { window.location.assign(link.href); });
+    });
   }
 
   function timeElement(n) {
@@ -88,7 +117,7 @@
     var when = timeElement(n);
     when.className = "toast-time";
     link.append(title, message, when);
-    link.addEventListener("click", function () { markRead(n.id); });
+    openAndMark(link, n.id);
 
     var button = document.createElement("button");
     button.type = "button";
@@ -130,7 +159,7 @@
     var link = document.createElement("a");
     link.className = "item-link";
     link.href = localUrl(n);
-    link.addEventListener("click", function () { markRead(n.id); });
+    openAndMark(link, n.id);
     var title = document.createElement("p");
     title.className = "item-title";
     title.textContent = n.title || "";
@@ -152,6 +181,26 @@
     var empty = document.getElementById("inbox-empty");
     if (empty) empty.hidden = true;
     list.hidden = false;
+  }
+
+  document.querySelectorAll("#inbox-list .inbox-item.unread .item-link").forEach(function (link) {
+    openAndMark(link, Number(link.closest(".inbox-item").dataset.notificationId));
+  });
+
+  function show(n, ms) {
+    if (!n || typeof n.id !== "number" || shown.has(n.id)) return;
+    shown.add(n.id);
+    remember(n.id);
+    if (!n.silent) showToast(n, ms);
+  }
+
+  /* Every notification from the server: into the inbox if it is open, a popup
+   * unless it is silent, and an event for other scripts (system notifications). */
+  function receive(n) {
+    if (!n || typeof n.id !== "number" || shown.has(n.id)) return;
+    addToInbox(n);
+    show(n);
+    document.dispatchEvent(new CustomEvent("fitness:notification", { detail: n }));
   }
 
   // A form post reloads the page right as its own notification arrives; popups
