@@ -1,5 +1,6 @@
-/* Behaviour every page shares: the phone menu, confirmations before deleting,
- * and times shown as "3 min ago" with the exact time, in the reader's locale, on hover.
+/* Behaviour every page shares: the phone menu, confirmations before deleting, the
+ * first wrong field of a form in focus, and times shown as "3 min ago" with the
+ * exact time, in the reader's locale, on hover.
  *
  * Loaded in <head> (cached for a year under a hashed URL) so the `js` class is
  * set before the first paint: the menu starts closed on phones, without a flash
@@ -43,6 +44,11 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     humanizeAll(document);
+
+    // A form sent back with errors puts the cursor in the first wrong field, whose
+    // message the screen reader then reads out (aria-describedby).
+    var invalid = document.querySelector('main [aria-invalid="true"]');
+    if (invalid) invalid.focus();
     setInterval(function () { humanizeAll(document); }, 30000);
 
     var button = document.querySelector(".menu-button");

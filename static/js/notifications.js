@@ -148,6 +148,29 @@
     arm(toast, ms || TOAST_MS);
   }
 
+  /* The same "Mark read" form the server renders on an unread inbox row. */
+  function markReadForm(n) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = "/notifications/" + n.id + "/read";
+    form.className = "inline";
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    token.value = meta ? meta.content : "";
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.className = "quiet small";
+    button.textContent = "Mark read";
+    var label = document.createElement("span");
+    label.className = "visually-hidden";
+    label.textContent = ": " + (n.title || "");
+    button.append(label);
+    form.append(token, button);
+    return form;
+  }
+
   /* The inbox's first page shows what arrives while it is open, at the top. */
   function addToInbox(n) {
     var list = document.getElementById("inbox-list");
@@ -176,7 +199,7 @@
     meta.append(pill, when);
     var body = document.createElement("div");
     body.append(link, meta);
-    item.append(body);
+    item.append(body, markReadForm(n));
     list.prepend(item);
     var empty = document.getElementById("inbox-empty");
     if (empty) empty.hidden = true;
