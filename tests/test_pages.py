@@ -32,7 +32,7 @@ def test_404_page(client, auth):
     auth.register()
     response = client.get("/no-such-page")
     assert response.status_code == 404
-    assert b"Not found" in response.data
+    assert b"Page not found" in response.data and b"The requested URL" not in response.data
 
 
 def test_403_for_non_admin_and_login_redirect_for_anonymous(client, auth):

@@ -35,6 +35,7 @@
     if (badge) badge.textContent = String(count);
     document.querySelectorAll(".unread-total").forEach(function (el) {
       el.textContent = String(count);
+      if (el.classList.contains("badge")) el.hidden = count === 0;
     });
   }
 
@@ -108,6 +109,7 @@
     var link = document.createElement("a");
     link.className = "toast-link";
     link.href = localUrl(n);
+    link.setAttribute("aria-keyshortcuts", "Alt+N");
     var title = document.createElement("strong");
     title.className = "toast-title";
     title.textContent = n.title || "";
