@@ -48,3 +48,10 @@ def test_the_favicon_is_linked_so_browsers_never_ask_for_a_missing_one(client):
     page = client.get("/auth/login").get_data(as_text=True)
     assert re.search(r'<link rel="icon" href="/static/img/logo\.svg\?v=[0-9a-f]+" '
                      r'type="image/svg\+xml">', page)
+
+
+def test_favicon_ico_leads_to_the_logo(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    logo = client.get(response.location)
+    assert logo.status_code == 200 and logo.mimetype == "image/svg+xml"

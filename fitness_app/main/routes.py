@@ -50,6 +50,12 @@ def index() -> str | Response:
     )
 
 
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """Pages link the SVG logo as their icon; this serves clients that ask the old way."""
+    return redirect(url_for("static", filename="img/logo.svg"), 301)
+
+
 @bp.route("/healthz")
 def healthz() -> Response | tuple[Response, int]:
     try:
