@@ -23,11 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.live import LiveServer, post_form, register  # noqa: E402
 
 PAGES = ["/auth/login", "/", "/workouts/", "/goals/", "/notifications/", "/workouts/new"]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 MEASURE = """() => {
     const nav = performance.getEntriesByType("navigation")[0];
     const assets = performance.getEntriesByType("resource")
@@ -68,7 +67,7 @@ def main() -> None:
     with LiveServer(Path(tempfile.mkdtemp(prefix="bench-pages-"))) as server, \
             sync_playwright() as playwright:
         session = seed(server.url)
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                              args=CHROMIUM_ARGS)
         print("| page | cold: bytes on the wire (HTML + assets) | warm: bytes, asset requests "
               "| HTML uncompressed | load, cold / warm (median ms) |")

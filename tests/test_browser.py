@@ -13,14 +13,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pytest
 import requests
 
+from tests.conftest import CHROMIUM
 from tests.live import ROOT, post_form, register
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(
         "Debian chromium not installed at /usr/bin/chromium: apt-get install chromium",
@@ -34,21 +33,10 @@ from playwright.sync_api import (  # noqa: E402 - only once Chromium is known to
     Page,
     WebSocketRoute,
     expect,
-    sync_playwright,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium tries to reach Google's servers and stalls offline.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "password1"
 TOASTS = "#notification-container .toast[data-notification-id]"
 CONNECTED = "window.fitnessSocket && window.fitnessSocket.connected"
@@ -57,16 +45,6 @@ TRANSPORT = "window.fitnessSocket.io.engine.transport.name"
 # A popup reaches another window within 1 s; over long-polling within 3 s.
 LIVE_MS = 1000
 POLLING_MS = 3000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @dataclass

@@ -33,11 +33,10 @@ from playwright.sync_api import (
     Browser,
     Page,
     expect,
-    sync_playwright,
 )
 
 from tests.live import post_form, register
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, CONNECTED, PASSWORD, promote
+from tests.test_browser import CONNECTED, PASSWORD, promote
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -125,16 +124,6 @@ def log_workout(base: str, session: requests.Session, title: str, completed: boo
 
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
