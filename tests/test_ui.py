@@ -385,3 +385,30 @@ def test_goal_delete_asks_first(world, member_page):
     goal.get_by_role("button", name="Delete").click()
     expect(page.locator(".flash")).to_have_text("Goal deleted.")
     expect(goal).to_have_count(0)
+
+
+def test_skip_link_is_the_first_stop_and_lands_in_main(browser, world):
+    page = open_screen(browser, world, Screen("goals", "/goals/"), 1280, world.member)
+    try:
+        page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="Skip to content")
+        expect(skip).to_be_focused()
+        expect(skip).to_be_in_viewport()
+        page.keyboard.press("Enter")
+        expect(page.locator("main")).to_be_focused()
+    finally:
+        page.context.close()
+
+
+def test_popups_do_not_move_when_motion_is_reduced(browser, world):
+    page = open_screen(browser, world, Screen("goals", "/goals/"), 390, world.member,
+                       reduced_motion="reduce")
+    try:
+        page.wait_for_function(CONNECTED)
+        title = unique("Calm run ")
+        log_workout(world.base, world.member, title)
+        popup = page.locator(TOAST, has_text=title)
+        expect(popup).to_be_visible()
+        assert popup.evaluate("el => el.getAnimations().length") == 0
+    finally:
+        page.context.close()
