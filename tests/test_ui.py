@@ -120,6 +120,8 @@ def log_workout(base: str, session: requests.Session, title: str, completed: boo
         data["completed"] = "y"
     response = post_form(session, base, "/workouts/new", "/workouts/new", data)
     assert response.status_code == 302, response.text[:500]
+    # Read the "Saved" message here, or the next page opened with these cookies shows it.
+    session.get(f"{base}{response.headers['Location']}", timeout=5)
 
 
 def unique(prefix: str) -> str:
