@@ -415,3 +415,18 @@ def test_popups_do_not_move_when_motion_is_reduced(browser, world):
         assert popup.evaluate("el => el.getAnimations().length") == 0
     finally:
         page.context.close()
+
+
+def test_an_inbox_row_opens_its_page_and_is_read_even_with_the_socket_down(world, member_page):
+    title = unique("Inbox row run ")
+    log_workout(world.base, world.member, title)
+    note, unread_before = newest_notification(world)
+    page = member_page("/notifications/")
+    page.evaluate("window.fitnessSocket.disconnect()")
+    row = page.locator(f'#inbox-list > li[data-notification-id="{note["id"]}"]')
+    expect(row).to_have_class(re.compile(r"\bunread\b"))
+
+    row.get_by_role("link").click()
+
+    expect(page).to_have_url(f"{world.base}{note['url']}")
+    assert newest_notification(world)[1] == unread_before - 1
