@@ -58,6 +58,7 @@ def number(value: float) -> str:
 
 @bp.app_template_filter("goal_unit")
 def goal_unit(kind: str, value: float) -> str:
+    """The unit a goal counts in, so `12 / 7` reads `12 / 7 workouts`."""
     one, many = UNITS.get(kind, ("", ""))
     return one if value == 1 else many
 
@@ -79,4 +80,5 @@ def moment(when: datetime) -> Markup:
 
 @bp.app_template_global("notification_url")
 def notification_url(notification: Notification) -> str:
+    """Where an inbox row leads: the same page as the popup's `url`."""
     return page_for(notification)
