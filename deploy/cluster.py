@@ -169,7 +169,7 @@ class Cluster:
     def migrate(self) -> None:
         """`flask db upgrade`, which also creates the shared secret key if none is set."""
         result = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+            [sys.executable, "-m", "flask", "--app", "fitness_app", "db", "upgrade"],
             cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120,
         )
         if result.returncode != 0:

@@ -270,7 +270,7 @@ def stored(session: requests.Session, base: str) -> list[dict[str, Any]]:
 
 def flask(cluster: Cluster, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
+        [sys.executable, "-m", "flask", "--app", "fitness_app", *args],
         cwd=ROOT, env=cluster.env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
