@@ -29,12 +29,12 @@ run: $(VENV)/.runtime
 ## make cluster: WORKERS gunicorn workers behind nginx on http://127.0.0.1:$(PORT), for local
 ## trials of the production layout (deploy/); needs DATABASE_URL (PostgreSQL) and REDIS_URL
 cluster: $(VENV)/.runtime
-	$(BIN)/python deploy/cluster.py --workers $(WORKERS) --port $(PORT)
+	$(BIN)/python -m deploy.cluster --workers $(WORKERS) --port $(PORT)
 
 ## make bench: the standard performance set, each app figure beside the bare server's
 ## (docs/performance.md, under 10 minutes); BENCH_ARGS="--help" lists the bigger runs
 bench: $(VENV)/.dev bench/node_modules/.package-lock.json
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund --silent

@@ -25,7 +25,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ from typing import Any
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from deploy.processes import RedisServer, free_port, stop_group, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -52,13 +53,6 @@ KINDS = ("bare", "app")
 def log(message: str) -> None:
     """Progress on stderr, so stdout holds only the figures."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    """A port nothing listens on now, so runs never collide with each other or `make run`."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def raise_fd_limit(needed: int) -> int:
@@ -85,15 +79,6 @@ def proc_rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `check`; raise after `timeout` seconds, so no start-up waits forever."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 # --- processes -----------------------------------------------------------------
@@ -151,14 +136,7 @@ class Server:
         return proc_rss_bytes(self.pid)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, signal.SIGTERM)
 
 
 class LoadClient:
@@ -213,40 +191,6 @@ class LoadClient:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-class Redis:
-    """A private redis-server on a free port, so no other process shares its channels."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        with open(workdir / "redis.log", "ab") as out:
-            self.process = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                 "--appendonly", "no", "--dir", str(workdir)],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        wait_until(self._ready, 15, "redis-server")
-
-    def _ready(self) -> bool:
-        with suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-        return False
-
-    def flush(self) -> None:
-        with socket.create_connection(("127.0.0.1", self.port), 2) as sock:
-            sock.sendall(b"FLUSHALL\r\n")
-            sock.recv(16)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
             self.process.wait()
 
 
@@ -342,7 +286,7 @@ def measure(
     steps: list[int],
     transports: list[str],
     store: SqliteStore | PostgresStore,
-    redis: Redis | None,
+    redis: RedisServer | None,
     args: argparse.Namespace,
     broadcast_rounds: int,
     throughput_seconds: float,
@@ -843,7 +787,7 @@ def cluster(workdir: Path, args: argparse.Namespace, kinds: list[str]) -> dict[s
     store = (PostgresStore(args.pg_url) if args.cluster_db == "postgresql"
              else SqliteStore(workdir))
     out: dict[str, Any] = {"database": store.name, "runs": {}}
-    redis = Redis(workdir)
+    redis = RedisServer(workdir).start()
     try:
         for workers in sorted({int(w) for w in args.cluster_workers.split(",")}):
             pair: dict[str, Any] = {"steps": [args.cluster_sockets]}

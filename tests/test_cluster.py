@@ -38,6 +38,7 @@ import socketio
 import sqlalchemy as sa
 
 from deploy.cluster import Cluster, find_nginx
+from deploy.processes import RedisServer
 from tests.databases import PG_SKIP_REASON, postgres_schema
 from tests.live import ROOT, cookie_header, csrf_token, free_port, register, wait_until
 
@@ -52,39 +53,6 @@ def _missing() -> str | None:
     if find_nginx() is None:
         return "no nginx (Debian: apt-get install nginx-light)"
     return None
-
-
-class RedisServer:
-    """A redis-server of this module's own, without persistence, on a free port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisServer:
-        with open(self.workdir / "redis.log", "ab") as log:
-            self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        wait_until(self._answers, timeout=10, message=f"redis-server on {self.port}")
-        return self
-
-    def _answers(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError((self.workdir / "redis.log").read_text()[-2000:])
-        try:
-            return redis.Redis.from_url(self.url, socket_connect_timeout=1).ping()
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -91,12 +91,16 @@ class RedisPresence(MemoryPresence):
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        # Short timeouts and one immediate retry (which reconnects a pooled
+        from fitness_app.realtime.redis_client import connect
+
+        # Any URL form the message queue accepts, Sentinel included. Short
+        # timeouts and one immediate retry (which reconnects a pooled
         # connection that a Redis restart broke): these calls sit on request
         # paths, where an unreachable Redis must cost milliseconds, not the
         # seconds redis-py's default backoff would spend.
-        self._redis = redis.Redis.from_url(
+        self._redis = connect(
             url,
+            channel,
             decode_responses=True,
             socket_connect_timeout=2,
             socket_timeout=2,
