@@ -6,6 +6,8 @@ import os
 import re
 import signal
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -107,3 +109,22 @@ def post_form(session: requests.Session, base: str, page: str, action: str, data
 
 def cookie_header(session: requests.Session) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+def post_together(session: requests.Session, urls: list[str], token: str) -> list[int]:
+    """POST every URL at the same moment, each on a connection of its own; return the statuses.
+
+    Each request carries `session`'s cookies and the CSRF `token`: one user
+    racing against themselves, as double clicks and several devices do.
+    """
+    start = threading.Barrier(len(urls))
+
+    def post(url: str) -> int:
+        racer = requests.Session()
+        racer.cookies.update(session.cookies)
+        start.wait()
+        return racer.post(url, data={"csrf_token": token}, allow_redirects=False,
+                          timeout=30).status_code
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        return list(pool.map(post, urls))

@@ -28,6 +28,7 @@ def test_pages_need_login(client):
         assert response.location.startswith("/auth/login?next="), path
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -83,6 +84,7 @@ def test_logout_is_post_only(client, auth):
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("next_url", "expected"),
     [

@@ -19,13 +19,11 @@ import pytest
 import requests
 
 from tests.live import ROOT, post_form, register
+from tests.services import require
 
 CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian chromium not installed at /usr/bin/chromium: apt-get install chromium",
-        allow_module_level=True,
-    )
+require("Chromium", None if CHROMIUM.exists() else
+        "not installed at /usr/bin/chromium (Debian: apt-get install chromium)", module_level=True)
 
 from playwright.sync_api import (  # noqa: E402 - only once Chromium is known to exist
     Browser,

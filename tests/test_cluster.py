@@ -10,8 +10,8 @@ With ip_hash every client on this machine reaches the same worker through
 nginx; the access log names it, and the tests make notifications on the other
 one by calling it directly.
 
-Skips, saying why, without PostgreSQL, redis-server or nginx; fails instead
-when the CI variable is set, because CI must run it.
+Skips loudly without PostgreSQL, redis-server or nginx, and fails instead
+when the CI variable is set, because CI must run it (tests/services.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,28 +39,27 @@ import sqlalchemy as sa
 from deploy.cluster import Cluster, find_nginx
 from deploy.processes import RedisServer
 from tests.databases import PG_SKIP_REASON, postgres_schema
-from tests.live import ROOT, cookie_header, csrf_token, free_port, register, wait_until
+from tests.live import (
+    ROOT,
+    cookie_header,
+    csrf_token,
+    free_port,
+    post_together,
+    register,
+    wait_until,
+)
+from tests.services import redis_server_reason, require
 
 pytestmark = pytest.mark.cluster
 
 
-def _missing() -> str | None:
-    if PG_SKIP_REASON:
-        return PG_SKIP_REASON
-    if shutil.which("redis-server") is None:
-        return "no redis-server binary (Debian: apt-get install redis-server)"
-    if find_nginx() is None:
-        return "no nginx (Debian: apt-get install nginx-light)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def services(request: pytest.FixtureRequest) -> Iterator[tuple[Cluster, RedisServer]]:
-    reason = _missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the cluster tests: {reason}")
-        pytest.skip(reason)
+    require("PostgreSQL", PG_SKIP_REASON)
+    require("redis-server", redis_server_reason())
+    require("nginx", None if find_nginx() else "no nginx (Debian: apt-get install nginx-light)")
     failures_before = request.session.testsfailed
     # Not pytest's tmp_path: nginx started as root serves as `nobody`, which
     # cannot enter pytest's private directories.
@@ -291,18 +289,8 @@ def test_fifty_concurrent_completions_on_both_workers_notify_once(cluster, socke
     workout_id = int(re.search(r"/workouts/(\d+)/complete", page).group(1))
     watcher = sockets(cluster.url, carl, ["websocket"])
     token = csrf_token(carl, f"{cluster.url}/workouts/")
-    start = threading.Barrier(50)
-
-    def complete(n: int) -> int:
-        session = requests.Session()
-        session.cookies.update(carl.cookies)
-        start.wait()
-        return session.post(f"{cluster.worker_url(n % 2)}/workouts/{workout_id}/complete",
-                            data={"csrf_token": token}, allow_redirects=False, timeout=30
-                            ).status_code
-
-    with ThreadPoolExecutor(50) as pool:
-        statuses = list(pool.map(complete, range(50)))
+    urls = [f"{cluster.worker_url(n % 2)}/workouts/{workout_id}/complete" for n in range(50)]
+    statuses = post_together(carl, urls, token)
 
     assert statuses == [302] * 50
     kinds = [n["kind"] for n in stored(carl, cluster.url)]
