@@ -133,7 +133,7 @@ def sign_up(browser: Browser, live_server) -> Iterator[Callable[..., User]]:
 def promote(live_server, name: str) -> None:
     """Make `name` an admin with the documented command, against the live database."""
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "create-admin",
+        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "fitness_app", "create-admin",
          "--email", f"{name}@example.com", "--username", name, "--password", PASSWORD],
         cwd=ROOT, env=live_server.env, check=True, capture_output=True, timeout=60,
     )
