@@ -1,7 +1,7 @@
 """Two workers behind nginx, sharing PostgreSQL and Redis: the layout deploy/ describes.
 
 The module starts what `make cluster` starts (deploy/cluster.py's `Cluster`):
-two gunicorn eventlet workers and an nginx with ip_hash, all on 127.0.0.1 and
+two gunicorn gevent workers (gunicorn 27) and an nginx with ip_hash, all on 127.0.0.1 and
 free ports, plus a redis-server of its own (so stopping it never touches the
 machine's shared Redis) and a PostgreSQL schema of its own. Clients are
 python-socketio's `Client`, signed in through nginx.
