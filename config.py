@@ -85,6 +85,11 @@ class Config:
     # With Redis, a worker that dies without a goodbye leaves the online count
     # this many seconds later; keep it well above the heartbeat interval.
     PRESENCE_TTL_SECONDS = int(os.environ.get("PRESENCE_TTL_SECONDS", "30"))
+    # scrypt hashes running at once (in the server's thread pool). Each takes a
+    # core for about 130 ms; one core is left to the event loop.
+    PASSWORD_HASH_CONCURRENCY = int(
+        os.environ.get("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) - 1))
+    )
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
