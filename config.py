@@ -85,6 +85,8 @@ class Config:
     # With Redis, a worker that dies without a goodbye leaves the online count
     # this many seconds later; keep it well above the heartbeat interval.
     PRESENCE_TTL_SECONDS = int(os.environ.get("PRESENCE_TTL_SECONDS", "30"))
+    # Our largest form is a 500-character announcement; nothing needs more.
+    MAX_CONTENT_LENGTH = 64 * 1024
     # scrypt hashes running at once (in the server's thread pool). Each takes a
     # core for about 130 ms; one core is left to the event loop.
     PASSWORD_HASH_CONCURRENCY = int(
