@@ -100,6 +100,8 @@ class Config:
     # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 for
     # `make run` (trust no header), 1 behind deploy/'s nginx.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Strict-Transport-Security max-age; production turns it on (fitness_app/headers.py).
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
     # Our largest form is a 500-character announcement; nothing needs more.
     MAX_CONTENT_LENGTH = 64 * 1024
     # scrypt hashes running at once (in the server's thread pool). Each takes a
@@ -124,6 +126,7 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
 
 
 class TestingConfig(Config):

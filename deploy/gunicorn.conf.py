@@ -12,6 +12,9 @@ import os
 from pathlib import Path
 
 wsgi_app = "app:app"
+# Behind deploy/'s nginx, one proxy sets X-Forwarded-For and -Proto: the client's
+# address (sign-in limits) and scheme come from it (fitness_app/proxies.py).
+os.environ.setdefault("TRUSTED_PROXIES", "1")
 # Imports `app` from the checkout whatever directory gunicorn starts in.
 chdir = str(Path(__file__).resolve().parent.parent)
 worker_class = "eventlet"

@@ -28,7 +28,7 @@ def create_app(config_name: str = "development", overrides: dict[str, Any] | Non
 
 
 def register_extensions(app: Flask) -> None:
-    from fitness_app import database, forms, limits, proxies, urls
+    from fitness_app import database, forms, headers, limits, proxies, urls
     from fitness_app.realtime import presence, queue, transport
     from fitness_app.services import goals, logins, notifications, passwords
 
@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     logins.init_app(app)
     passwords.init_app(app)
     forms.init_app(app)
+    headers.init_app(app)
     # Before any blueprint adds a rule: `<int:…>` must already be the bounded one.
     urls.init_app(app)
     socketio.init_app(
