@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from urllib.parse import quote
 
@@ -26,7 +27,8 @@ from fitness_app.extensions import db
 from tests.conftest import AuthActions, log_workout, make_admin
 
 # Each role on each database; together a few hundred requests, a few seconds.
-EXAMPLES = 100
+# FUZZ_EXAMPLES=5000 for a deeper search.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 # These end the client's own session when they succeed; tests/test_logins.py
 # covers them, and fuzzing them would leave the remaining examples anonymous.
 SESSION_ENDING = {"auth.logout", "auth.logout_everywhere"}
