@@ -93,7 +93,9 @@ def bodies(draw) -> dict:
                 "content_type": draw(st.sampled_from(
                     ["text/plain", "application/x-www-form-urlencoded", "application/xml"]))}
     return {"data": draw(st.binary(max_size=200)),
-            "content_type": draw(st.one_of(st.text(max_size=30), st.sampled_from(
+            # No control characters: no HTTP client can send them in a header.
+            "content_type": draw(st.one_of(st.text(st.characters(exclude_categories=["Cc"]),
+                                                   max_size=30), st.sampled_from(
                 ["multipart/form-data", "multipart/form-data; boundary=x",
                  "application/x-www-form-urlencoded; charset=latin-7"])))}
 
