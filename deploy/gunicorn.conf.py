@@ -22,6 +22,9 @@ wsgi_app = "wsgi:app"
 worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
 # wsgi.py patches for the mode it is told, never one it guesses.
 raw_env = ["ASYNC_MODE=gevent"]
+# Behind deploy/'s nginx, one proxy sets X-Forwarded-For and -Proto: the client's
+# address (sign-in limits) and scheme come from it (fitness_app/proxies.py).
+os.environ.setdefault("TRUSTED_PROXIES", "1")
 # Imports `wsgi` from the checkout whatever directory gunicorn starts in.
 chdir = str(Path(__file__).resolve().parent.parent)
 # Never more than one: a second worker in the same gunicorn would receive half
