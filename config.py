@@ -69,7 +69,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
-    # The server mode. Only wsgi.py, which patches the standard library for
+    # The server mode. Only app.py, which patches the standard library for
     # eventlet or gevent, passes another one to create_app; everything else
     # (the `flask` command, tests) runs unpatched, in threading mode. Never left
     # to auto-detection, which would pick eventlet whenever it is installed.

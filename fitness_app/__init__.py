@@ -13,9 +13,9 @@ from fitness_app.extensions import csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app, for every server (wsgi.py), the `flask` command and the tests.
+    """Build the app, for every server (app.py), the `flask` command and the tests.
 
-    `config_name` defaults to FLASK_CONFIG, else "development". wsgi.py passes
+    `config_name` defaults to FLASK_CONFIG, else "development". app.py passes
     the server mode it patched for in `overrides`; tests point it at their own
     database there.
     """

@@ -1,6 +1,6 @@
 """The one entry point that serves fitness_app: patch first, then build the app.
 
-Every server starts here: `make run` runs this file, gunicorn loads `wsgi:app`
+Every server starts here: `make run` runs this file, gunicorn loads `app:app`
 (deploy/gunicorn.conf.py) and `make bench` starts it like `make run`. Nothing
 is guessed: ASYNC_MODE names the server mode (eventlet by default, gevent the
 maintained alternative, threading for debugging), the standard library is
