@@ -249,7 +249,7 @@ def test_dark_theme_is_accessible(browser, world, screen: Screen):
     session = session_for(world, screen.who)
     page = open_screen(browser, world, screen, 390, session, color_scheme="dark")
     try:
-        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(16, 20, 28)", "the dark theme did not apply"
         if session is not None:
             check_popup_arrives(page, world, session)
@@ -356,7 +356,7 @@ def test_a_silent_notification_shows_no_popup_but_reaches_listeners(world, membe
 
     expect(page.locator("#inbox-list > li").first).to_contain_text("Quiet run")
     expect(page.locator(TOAST, has_text="Quiet run")).to_have_count(0)
-    assert page.evaluate("window.__heard") == [10**9]
+    assert page.evaluate("() => window.__heard") == [10**9]
 
 
 def test_phone_menu_opens_and_names_the_current_page(world, member_page):
@@ -422,7 +422,7 @@ def test_an_inbox_row_opens_its_page_and_is_read_even_with_the_socket_down(world
     log_workout(world.base, world.member, title)
     note, unread_before = newest_notification(world)
     page = member_page("/notifications/")
-    page.evaluate("window.fitnessSocket.disconnect()")
+    page.evaluate("() => window.fitnessSocket.disconnect()")
     row = page.locator(f'#inbox-list > li[data-notification-id="{note["id"]}"]')
     expect(row).to_have_class(re.compile(r"\bunread\b"))
 

@@ -68,7 +68,8 @@
       });
     }
 
-    // <form data-confirm="Delete this goal?">: ask before a destructive post.
+    // <form data-confirm="Delete this goal?">: ask before a destructive post. In
+    // place of inline onsubmit handlers, which the Content-Security-Policy forbids.
     document.addEventListener("submit", function (event) {
       var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
       if (question && !window.confirm(question)) event.preventDefault();
