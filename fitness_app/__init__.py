@@ -31,7 +31,7 @@ def register_extensions(app: Flask) -> None:
     from fitness_app import database
     from fitness_app.models import User
     from fitness_app.realtime import presence, queue, transport
-    from fitness_app.services import goals, notifications
+    from fitness_app.services import goals, notifications, records
 
     database.init_app(app)
     db.init_app(app)
@@ -58,13 +58,14 @@ def register_extensions(app: Flask) -> None:
     presence.init_app(app)
     notifications.init_app(app)
     goals.init_app(app)
+    records.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from fitness_app import admin, auth, errors, goals, main, notifications, workouts
+    from fitness_app import admin, auth, errors, goals, main, notifications, settings, workouts
     from fitness_app.realtime import events  # noqa: F401 - registers the socket handlers
 
-    for module in (auth, workouts, goals, notifications, admin, main, errors):
+    for module in (auth, workouts, goals, notifications, settings, admin, main, errors):
         app.register_blueprint(module.bp)
 
     @app.context_processor

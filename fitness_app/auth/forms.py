@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from fitness_app.extensions import db
@@ -48,6 +48,8 @@ class RegisterForm(FlaskForm):
         "Repeat password",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
     )
+    # Filled from the browser by static/js/timezone.js; absent or unknown means UTC.
+    timezone = HiddenField()
 
     def validate(self, extra_validators: Any = None) -> bool:
         if not super().validate(extra_validators):

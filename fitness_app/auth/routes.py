@@ -21,6 +21,7 @@ from fitness_app.auth.forms import LoginForm, RegisterForm
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.realtime.events import disconnect_login
+from fitness_app.services import timezones
 
 
 def safe_next(target: str | None) -> str:
@@ -52,7 +53,11 @@ def register() -> Response | tuple[str, int]:
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        user = User(username=form.username.data, email=form.email.data)
+        user = User(
+            username=form.username.data,
+            email=form.email.data,
+            timezone=timezones.clean_zone(form.timezone.data),
+        )
         user.set_password(form.password.data)
         db.session.add(user)
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,6 +25,7 @@ from wtforms.validators import (
 
 from fitness_app.forms import Finite
 from fitness_app.models import ACTIVITIES
+from fitness_app.services.preferences import current_today
 from fitness_app.services.workouts import WorkoutInput
 
 
@@ -48,11 +49,11 @@ class WorkoutForm(FlaskForm):
         "Distance (km)",
         validators=[Optional(), Finite(), NumberRange(min=0, max=1000)],
     )
-    performed_on = DateField("Date", validators=[InputRequired()], default=date.today)
+    performed_on = DateField("Date", validators=[InputRequired()], default=current_today)
     completed = BooleanField("Completed", default=True)
 
     def validate_performed_on(self, field: DateField) -> None:
-        if field.data and field.data > date.today() + timedelta(days=1):
+        if field.data and field.data > current_today() + timedelta(days=1):
             raise ValidationError("The date can be no later than tomorrow.")
         if field.data and field.data.year < 1900:
             raise ValidationError("Enter a date after 1900.")
