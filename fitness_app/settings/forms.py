@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, TimeField
+from wtforms import SelectChoice, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -28,7 +28,7 @@ class SettingsForm(FlaskForm):
     quiet_end = TimeField("Quiet hours end", format="%H:%M", validators=[Optional()])
     muted = SelectMultipleField(
         "Mute",
-        choices=list(preferences.MUTABLE_KINDS),
+        choices=[SelectChoice(kind, label) for kind, label in preferences.MUTABLE_KINDS],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=True,

@@ -1,0 +1,123 @@
+"""Personal records and streaks through the workout forms, as the socket sees them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from fitness_app.extensions import db, socketio
+from fitness_app.models import Notification, Workout
+from tests.conftest import log_workout
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def signed_in(auth):
+    auth.register()
+    return auth
+
+
+def kind_notes(app, kind: str) -> list[Notification]:
+    with app.app_context():
+        rows = db.session.scalars(
+            db.select(Notification).filter_by(kind=kind).order_by(Notification.id)
+        ).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def day(offset: int) -> str:
+    return (TODAY - timedelta(days=offset)).isoformat()
+
+
+def test_a_longer_ride_brings_one_record_and_the_first_sets_it_quietly(app, client, signed_in):
+    socket = socketio.test_client(app, flask_test_client=client)
+    socket.get_received()
+    log_workout(client, activity="ride", distance_km="70", duration_minutes="150")
+    assert kind_notes(app, "personal_record") == []
+
+    log_workout(client, activity="ride", distance_km="82", duration_minutes="140")
+    [record] = kind_notes(app, "personal_record")
+    assert record.title == "Personal record"
+    assert record.message == "Longest ride yet: 82 km, 12 km more than before"
+    assert record.data == {"activity": "ride", "record": "distance_km", "value": 82.0,
+                           "previous": 70.0}
+    pushed = [e["args"][0] for e in socket.get_received() if e["name"] == "notification"]
+    assert [n["kind"] for n in pushed] == ["workout_completed", "workout_completed",
+                                           "personal_record"]
+    assert pushed[-1]["silent"] is False
+
+    # Not longer, the same, another activity's first: no record.
+    log_workout(client, activity="ride", distance_km="80", duration_minutes="100")
+    log_workout(client, activity="ride", distance_km="82", duration_minutes="100")
+    log_workout(client, activity="run", distance_km="30", duration_minutes="200")
+    assert len(kind_notes(app, "personal_record")) == 1
+
+    log_workout(client, activity="ride", distance_km=None, duration_minutes="160")
+    assert kind_notes(app, "personal_record")[-1].message == (
+        "Longest ride yet: 160 minutes, 10 minutes more than before"
+    )
+
+
+def test_planned_workouts_set_no_record_until_completed(app, client, signed_in):
+    log_workout(client, activity="swim", distance_km="1")
+    log_workout(client, activity="swim", distance_km="2", completed=None)
+    assert kind_notes(app, "personal_record") == []
+    with app.app_context():
+        planned = db.session.scalar(db.select(Workout.id).filter_by(completed_at=None))
+    client.post(f"/workouts/{planned}/complete")
+    assert [n.message for n in kind_notes(app, "personal_record")] == [
+        "Longest swim yet: 2 km, 1 km more than before"
+    ]
+
+
+def test_seven_days_in_a_row_announce_three_then_seven_once(app, client, signed_in):
+    for offset in range(6, -1, -1):
+        log_workout(client, performed_on=day(offset))
+    log_workout(client, performed_on=day(0))
+    streaks = kind_notes(app, "streak")
+    assert [n.data for n in streaks] == [
+        {"days": 3, "since": day(6)}, {"days": 7, "since": day(6)}
+    ]
+    assert streaks[1].title == "Streak"
+    assert streaks[1].message.startswith("7 days in a row with a workout, since ")
+    page = client.get("/").data.decode()
+    assert "Current streak: <strong>7 days</strong>" in page
+
+
+def test_a_new_streak_after_a_break_is_announced_again(app, client, signed_in):
+    for offset in (9, 8, 7, 3, 2, 1):
+        log_workout(client, performed_on=day(offset))
+    assert [n.data for n in kind_notes(app, "streak")] == [
+        {"days": 3, "since": day(9)}, {"days": 3, "since": day(3)}
+    ]
+    assert "Current streak: <strong>3 days</strong>" in client.get("/").data.decode()
+
+
+def test_filling_in_a_day_before_the_streak_extends_it_backwards(app, client, signed_in):
+    for offset in (0, 1, 3, 4, 5):
+        log_workout(client, performed_on=day(offset))
+    # Days 5..3 were logged after the current streak (1..0) began: history, not news.
+    assert kind_notes(app, "streak") == []
+    log_workout(client, performed_on=day(2))
+    # One run of 6 days now, read back only as far as it goes; its highest milestone.
+    assert [n.data for n in kind_notes(app, "streak")] == [{"days": 3, "since": day(5)}]
+    assert "Current streak: <strong>6 days</strong>" in client.get("/").data.decode()
+
+
+def test_deleting_a_day_breaks_the_streak_on_the_dashboard(app, client, signed_in):
+    for offset in (2, 1, 0):
+        log_workout(client, performed_on=day(offset), title=f"Day {offset}")
+    assert "Current streak: <strong>3 days</strong>" in client.get("/").data.decode()
+    with app.app_context():
+        middle = db.session.scalar(db.select(Workout.id).filter_by(title="Day 1"))
+    client.post(f"/workouts/{middle}/delete")
+    assert "Current streak: <strong>1 day</strong>" in client.get("/").data.decode()
+
+
+def test_dashboard_lists_personal_records(app, client, signed_in):
+    log_workout(client, activity="ride", distance_km="42.5", duration_minutes="95")
+    page = client.get("/").data.decode()
+    assert "Ride: 42.5 km" in page and "Ride: 95 min" in page
