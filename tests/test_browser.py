@@ -324,10 +324,12 @@ RECORD_SYSTEM_NOTIFICATIONS = """
   window.__permissionRequests = 0;
   window.__hidden = false;
   Object.defineProperty(document, "hidden", {get: () => window.__hidden, configurable: true});
+  window.__systemInstances = [];
   class Recorded extends EventTarget {
     constructor(title, options) {
       super();
       shown.push({title: title, body: options && options.body, tag: options && options.tag});
+      window.__systemInstances.push(this);
     }
     close() {}
     static get permission() { return Original.permission; }
@@ -438,3 +440,22 @@ def test_a_hidden_page_raises_a_system_notification_after_the_button(sign_up, li
     newest = user.http.get(f"{live_server.url}/api/notifications").json()["notifications"][-1]
     assert shown == {"title": "Workout completed", "body": completed_message(hidden_title),
                      "tag": str(newest["id"])}
+
+
+def test_clicking_a_system_notification_opens_its_url(sign_up):
+    user = sign_up("sysclick")
+    user.context.grant_permissions(["notifications"])
+    user.context.add_init_script(RECORD_SYSTEM_NOTIFICATIONS)
+    page = user.open_window("/settings/", websocket=False)
+    page.evaluate("window.__hidden = true")
+    # The popups script hands each payload over as this event; here one with a url.
+    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
+        id: 987654, kind: "streak", title: "Streak", message: "7 days in a row",
+        url: "/goals/", silent: false}}))""")
+    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
+        id: 987655, kind: "streak", title: "Streak", message: "quiet", silent: true}}))""")
+    assert page.evaluate("window.__systemNotifications") == [
+        {"title": "Streak", "body": "7 days in a row", "tag": "987654"}
+    ]
+    page.evaluate("window.__systemInstances[0].dispatchEvent(new Event('click'))")
+    expect(page).to_have_url(re.compile(r"/goals/$"))
