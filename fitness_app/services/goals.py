@@ -9,8 +9,10 @@ period) key lets each happen at most once.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -33,17 +35,32 @@ class GoalProgress:
         return min(100, int(100 * self.value / self.goal.target)) if self.goal.target else 100
 
 
-def period_totals(user_id: int, period: str, day: date) -> goal_rules.Totals:
-    """The completed workouts of the period holding `day`, added up in the database."""
-    start, end = goal_rules.period_bounds(period, day)
+@functools.cache
+def _totals_statement(bounded: bool) -> sa.Select[Any]:
+    """The period aggregate, built once per process (construction costs more than running it).
+
+    Bounded, it is a range scan of the (user_id, performed_on) index.
+    """
     query = sa.select(
         sa.func.count(Workout.id),
         sa.func.coalesce(sa.func.sum(Workout.duration_minutes), 0),
         sa.func.coalesce(sa.func.sum(Workout.distance_km), 0.0),
-    ).where(Workout.user_id == user_id, Workout.completed_at.is_not(None))
-    if start is not None:
-        query = query.where(Workout.performed_on >= start, Workout.performed_on < end)
-    count, minutes, km = db.session.execute(query).one()
+    ).where(Workout.user_id == sa.bindparam("user_id"), Workout.completed_at.is_not(None))
+    if bounded:
+        query = query.where(
+            Workout.performed_on >= sa.bindparam("start", type_=sa.Date),
+            Workout.performed_on < sa.bindparam("end", type_=sa.Date),
+        )
+    return query
+
+
+def period_totals(user_id: int, period: str, day: date) -> goal_rules.Totals:
+    """The completed workouts of the period holding `day`, added up in the database."""
+    start, end = goal_rules.period_bounds(period, day)
+    params = {"user_id": user_id, "start": start, "end": end}
+    count, minutes, km = db.session.execute(
+        _totals_statement(start is not None), params
+    ).one()
     return goal_rules.Totals(count, float(minutes), float(km))
 
 
