@@ -172,6 +172,10 @@ class PersonalRecord(db.Model):
     record: so.Mapped[str] = so.mapped_column(sa.String(24), primary_key=True)
     value: so.Mapped[float]
     performed_on: so.Mapped[date] = so.mapped_column(sa.Date)
+    # The workout that holds the record; NULL once it is deleted (then recomputed).
+    workout_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("workouts.id", ondelete="SET NULL")
+    )
     set_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 

@@ -121,3 +121,35 @@ def test_dashboard_lists_personal_records(app, client, signed_in):
     log_workout(client, activity="ride", distance_km="42.5", duration_minutes="95")
     page = client.get("/").data.decode()
     assert "Ride: 42.5 km" in page and "Ride: 95 min" in page
+
+
+def ride_ids(app) -> dict[str, int]:
+    with app.app_context():
+        return dict(db.session.execute(db.select(Workout.title, Workout.id)).all())
+
+
+def edit(client, workout_id: int, **fields: str):
+    data = {"title": "Ride", "activity": "ride", "duration_minutes": "60", "distance_km": "10",
+            "performed_on": TODAY.isoformat(), **fields}
+    return client.post(f"/workouts/{workout_id}/edit", data=data)
+
+
+def test_fixing_a_mistyped_record_or_deleting_it_brings_back_the_real_best(
+    app, client, signed_in
+):
+    log_workout(client, title="Short", activity="ride", distance_km="40", duration_minutes="60")
+    log_workout(client, title="Typo", activity="ride", distance_km="820", duration_minutes="60")
+    assert "Ride: 820 km" in client.get("/").data.decode()
+    ids = ride_ids(app)
+
+    assert edit(client, ids["Typo"], title="Typo", distance_km="82").status_code == 302
+    assert "Ride: 82 km" in client.get("/").data.decode()
+    # Raising a figure by editing keeps the best quietly; only completions announce.
+    assert edit(client, ids["Short"], title="Short", distance_km="90").status_code == 302
+    assert "Ride: 90 km" in client.get("/").data.decode()
+    assert len(kind_notes(app, "personal_record")) == 1  # the 820 km one, when logged
+
+    client.post(f"/workouts/{ids['Short']}/delete")
+    assert "Ride: 82 km" in client.get("/").data.decode()
+    client.post(f"/workouts/{ids['Typo']}/delete")
+    assert "Ride:" not in client.get("/").data.decode()

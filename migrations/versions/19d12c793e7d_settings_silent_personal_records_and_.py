@@ -24,8 +24,10 @@ def upgrade():
     sa.Column('record', sa.String(length=24), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
     sa.Column('performed_on', sa.Date(), nullable=False),
+    sa.Column('workout_id', sa.Integer(), nullable=True),
     sa.Column('set_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_personal_records_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workout_id'], ['workouts.id'], name=op.f('fk_personal_records_workout_id_workouts'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('user_id', 'activity', 'record', name=op.f('pk_personal_records'))
     )
     op.create_table('streaks',
