@@ -194,3 +194,16 @@ class Streak(db.Model):
     since: so.Mapped[date] = so.mapped_column(sa.Date)
     last_day: so.Mapped[date] = so.mapped_column(sa.Date)
     notified: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class WorkoutTotals(db.Model):
+    """What a user's completed workouts add up to, all time: a counter, not a rescan."""
+
+    __tablename__ = "workout_totals"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    workouts: so.Mapped[int] = so.mapped_column(default=0)
+    duration_minutes: so.Mapped[int] = so.mapped_column(default=0)
+    distance_km: so.Mapped[float] = so.mapped_column(default=0.0)

@@ -8,6 +8,7 @@ import pytest
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Notification, Workout
+from fitness_app.services import goals
 from tests.conftest import log_workout
 
 TODAY = date.today()
@@ -153,3 +154,25 @@ def test_fixing_a_mistyped_record_or_deleting_it_brings_back_the_real_best(
     assert "Ride: 82 km" in client.get("/").data.decode()
     client.post(f"/workouts/{ids['Typo']}/delete")
     assert "Ride:" not in client.get("/").data.decode()
+
+
+def test_all_time_totals_follow_completions_edits_and_deletions(app, client, signed_in):
+    client.post("/goals/new", data={"kind": "distance_km", "target": "100", "period": "all_time"})
+
+    def all_time() -> float:
+        with app.app_context():
+            [progress] = goals.progress_for(1)
+            return progress.value
+
+    log_workout(client, title="A", distance_km="6.5")
+    log_workout(client, title="B", distance_km="4", performed_on=day(400))
+    log_workout(client, title="Planned", distance_km="50", completed=None)
+    assert all_time() == 10.5
+    ids = ride_ids(app)
+    edit(client, ids["B"], title="B", activity="run", distance_km="14",
+         performed_on=day(400))
+    assert all_time() == 20.5
+    client.post(f"/workouts/{ids['A']}/delete")
+    assert all_time() == 14
+    client.post(f"/workouts/{ids['Planned']}/complete")
+    assert all_time() == 64

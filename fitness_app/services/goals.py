@@ -1,10 +1,11 @@
 """Goals: listens for completed or changed workouts and records what was achieved.
 
 The arithmetic lives in `goal_rules`; this module reads only the period a goal
-concerns (one aggregate over the (user_id, performed_on) index; streak goals
-read the stored streak), takes the per-user lock that makes concurrent
-completions see each other, and writes achievements whose unique (goal,
-period) key lets each happen at most once.
+concerns: one aggregate over the (user_id, performed_on) index for a week or
+a month, the stored totals for all time, the stored streak for streaks. It
+takes the per-user lock that makes concurrent completions see each other, and
+writes achievements whose unique (goal, period) key lets each happen at most
+once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, Goal, User, Workout
-from fitness_app.services import goal_rules, notifications, preferences, streaks
+from fitness_app.services import goal_rules, notifications, preferences, streaks, totals
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
 from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
@@ -36,31 +37,30 @@ class GoalProgress:
 
 
 @functools.cache
-def _totals_statement(bounded: bool) -> sa.Select[Any]:
+def _totals_statement() -> sa.Select[Any]:
     """The period aggregate, built once per process (construction costs more than running it).
 
-    Bounded, it is a range scan of the (user_id, performed_on) index.
+    A range scan of the (user_id, performed_on) index, over one week or month.
     """
-    query = sa.select(
+    return sa.select(
         sa.func.count(Workout.id),
         sa.func.coalesce(sa.func.sum(Workout.duration_minutes), 0),
         sa.func.coalesce(sa.func.sum(Workout.distance_km), 0.0),
-    ).where(Workout.user_id == sa.bindparam("user_id"), Workout.completed_at.is_not(None))
-    if bounded:
-        query = query.where(
-            Workout.performed_on >= sa.bindparam("start", type_=sa.Date),
-            Workout.performed_on < sa.bindparam("end", type_=sa.Date),
-        )
-    return query
+    ).where(
+        Workout.user_id == sa.bindparam("user_id"),
+        Workout.performed_on >= sa.bindparam("start", type_=sa.Date),
+        Workout.performed_on < sa.bindparam("end", type_=sa.Date),
+        Workout.completed_at.is_not(None),
+    )
 
 
 def period_totals(user_id: int, period: str, day: date) -> goal_rules.Totals:
-    """The completed workouts of the period holding `day`, added up in the database."""
+    """The completed workouts of the period holding `day`; all time is a stored counter."""
     start, end = goal_rules.period_bounds(period, day)
+    if start is None:
+        return totals.read(user_id)
     params = {"user_id": user_id, "start": start, "end": end}
-    count, minutes, km = db.session.execute(
-        _totals_statement(start is not None), params
-    ).one()
+    count, minutes, km = db.session.execute(_totals_statement(), params).one()
     return goal_rules.Totals(count, float(minutes), float(km))
 
 
@@ -71,7 +71,7 @@ def _measure(
 
     One aggregate per distinct period, whatever the number of goals.
     """
-    totals: dict[str, goal_rules.Totals] = {}
+    by_period: dict[str, goal_rules.Totals] = {}
     measured = []
     for goal in goals:
         if goal.kind == "streak_days":
@@ -79,9 +79,9 @@ def _measure(
             measured.append((goal, float(run.days) if inside else 0.0,
                              goal_rules.streak_key(run.since) if inside else None))
             continue
-        if goal.period not in totals:
-            totals[goal.period] = period_totals(user_id, goal.period, day)
-        measured.append((goal, goal_rules.amount(goal.kind, totals[goal.period]),
+        if goal.period not in by_period:
+            by_period[goal.period] = period_totals(user_id, goal.period, day)
+        measured.append((goal, goal_rules.amount(goal.kind, by_period[goal.period]),
                          goal_rules.period_key(goal.period, day)))
     return measured
 
@@ -161,16 +161,19 @@ def progress_for(user_id: int, today: date | None = None) -> list[GoalProgress]:
 
 
 def _on_workout(sender: Workout, workout: Workout, **_: object) -> None:
+    totals.add(workout)
     streaks.completed_on(workout.user_id, workout.performed_on)
     evaluate(workout.user_id, workout.performed_on)
 
 
 def _on_change(sender: Workout, workout: Workout, **_: object) -> None:
+    totals.recount(workout.user_id)
     streaks.rebuild(workout.user_id)
     evaluate(workout.user_id, workout.performed_on)
 
 
 def _on_delete(sender: Workout, workout: Workout, **_: object) -> None:
+    totals.recount(workout.user_id)
     streaks.rebuild(workout.user_id)
 
 

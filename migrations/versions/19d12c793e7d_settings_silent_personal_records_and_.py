@@ -1,4 +1,9 @@
-"""settings, silent, personal records and streaks
+"""settings, silent, personal records, streaks and all-time totals
+
+Existing workouts fill the new counters: each user's all-time totals and the
+best distance and duration per activity, so the first completion after the
+upgrade compares with the real history. Streak rows are derived on a user's
+next completion (`streaks.rebuild`).
 
 Revision ID: 19d12c793e7d
 Revises: dceabc8f6139
@@ -38,6 +43,14 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_streaks_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_streaks'))
     )
+    op.create_table('workout_totals',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('workouts', sa.Integer(), nullable=False),
+    sa.Column('duration_minutes', sa.Integer(), nullable=False),
+    sa.Column('distance_km', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_workout_totals_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_workout_totals'))
+    )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('silent', sa.Boolean(), server_default=sa.false(), nullable=False))
 
@@ -48,6 +61,22 @@ def upgrade():
         batch_op.add_column(sa.Column('muted', sa.String(length=128), server_default='', nullable=False))
 
     # ### end Alembic commands ###
+    op.execute(
+        "INSERT INTO workout_totals (user_id, workouts, duration_minutes, distance_km)"
+        " SELECT user_id, COUNT(id), COALESCE(SUM(duration_minutes), 0),"
+        " COALESCE(SUM(distance_km), 0) FROM workouts WHERE completed_at IS NOT NULL"
+        " GROUP BY user_id"
+    )
+    for record in ("distance_km", "duration_minutes"):
+        op.execute(
+            "INSERT INTO personal_records"
+            " (user_id, activity, record, value, performed_on, workout_id, set_at)"
+            f" SELECT user_id, activity, '{record}', {record}, performed_on, id, CURRENT_TIMESTAMP"
+            " FROM (SELECT user_id, activity, performed_on, id, " + record + ","
+            f" ROW_NUMBER() OVER (PARTITION BY user_id, activity ORDER BY {record} DESC, id)"
+            " AS place FROM workouts"
+            f" WHERE completed_at IS NOT NULL AND {record} > 0) AS best WHERE place = 1"
+        )
 
 
 def downgrade():
@@ -61,6 +90,7 @@ def downgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_column('silent')
 
+    op.drop_table('workout_totals')
     op.drop_table('streaks')
     op.drop_table('personal_records')
     # ### end Alembic commands ###
