@@ -157,14 +157,18 @@ def test_fixing_a_mistyped_record_or_deleting_it_brings_back_the_real_best(
 
 
 def test_all_time_totals_follow_completions_edits_and_deletions(app, client, signed_in):
-    client.post("/goals/new", data={"kind": "distance_km", "target": "100", "period": "all_time"})
+    def set_goal() -> None:
+        client.post("/goals/new",
+                    data={"kind": "distance_km", "target": "100", "period": "all_time"})
 
     def all_time() -> float:
         with app.app_context():
             [progress] = goals.progress_for(1)
             return progress.value
 
+    # Logged before the goal: counted when it is set.
     log_workout(client, title="A", distance_km="6.5")
+    set_goal()
     log_workout(client, title="B", distance_km="4", performed_on=day(400))
     log_workout(client, title="Planned", distance_km="50", completed=None)
     assert all_time() == 10.5
@@ -176,3 +180,12 @@ def test_all_time_totals_follow_completions_edits_and_deletions(app, client, sig
     assert all_time() == 14
     client.post(f"/workouts/{ids['Planned']}/complete")
     assert all_time() == 64
+
+    # Without an all-time goal nothing is kept up; a new one counts afresh.
+    with app.app_context():
+        goal_id = goals.user_goals(1)[0].id
+    client.post(f"/goals/{goal_id}/delete")
+    log_workout(client, title="C", distance_km="1")
+    client.post(f"/workouts/{ids['B']}/delete")
+    set_goal()
+    assert all_time() == 51

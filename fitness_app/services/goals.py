@@ -128,6 +128,8 @@ def create_goal(user_id: int, kind: str, target: float, period: str) -> Goal:
     )
     db.session.add(goal)
     db.session.flush()
+    if _counts_all_time([goal]):
+        totals.recount(user_id)
     today = preferences.user_today(db.session.get(User, user_id))
     evaluate(user_id, today, [goal])
     if kind == "streak_days":
@@ -160,20 +162,31 @@ def progress_for(user_id: int, today: date | None = None) -> list[GoalProgress]:
     return progress
 
 
+def _counts_all_time(goals: list[Goal]) -> bool:
+    """Whether the stored totals are in use: they are kept only while an all-time
+    goal needs them, and counted afresh when one is set (`create_goal`)."""
+    return any(g.period == "all_time" and g.kind != "streak_days" for g in goals)
+
+
 def _on_workout(sender: Workout, workout: Workout, **_: object) -> None:
-    totals.add(workout)
+    goals = user_goals(workout.user_id)
+    if _counts_all_time(goals):
+        totals.add(workout)
     streaks.completed_on(workout.user_id, workout.performed_on)
-    evaluate(workout.user_id, workout.performed_on)
+    evaluate(workout.user_id, workout.performed_on, goals)
 
 
 def _on_change(sender: Workout, workout: Workout, **_: object) -> None:
-    totals.recount(workout.user_id)
+    goals = user_goals(workout.user_id)
+    if _counts_all_time(goals):
+        totals.recount(workout.user_id)
     streaks.rebuild(workout.user_id)
-    evaluate(workout.user_id, workout.performed_on)
+    evaluate(workout.user_id, workout.performed_on, goals)
 
 
 def _on_delete(sender: Workout, workout: Workout, **_: object) -> None:
-    totals.recount(workout.user_id)
+    if _counts_all_time(user_goals(workout.user_id)):
+        totals.recount(workout.user_id)
     streaks.rebuild(workout.user_id)
 
 

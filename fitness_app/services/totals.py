@@ -1,8 +1,10 @@
 """All-time totals of each user's completed workouts, kept as one counter row.
 
 An all-time goal then reads one row instead of adding up years of workouts.
-A completion adds to the counters in its own transaction; the rare edit or
-deletion of a completed workout counts that user's workouts again.
+The counters are kept while the user has an all-time goal (`goals` decides):
+counted once when such a goal is set, added to by each completion in its
+transaction, and counted again on the rare edit or deletion of a completed
+workout.
 """
 
 from __future__ import annotations
