@@ -54,6 +54,10 @@ def _database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'fitness.db'}"
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _list(value: str | None) -> list[str] | None:
     if not value:
         return None
@@ -85,6 +89,21 @@ class Config:
     # With Redis, a worker that dies without a goodbye leaves the online count
     # this many seconds later; keep it well above the heartbeat interval.
     PRESENCE_TTL_SECONDS = int(os.environ.get("PRESENCE_TTL_SECONDS", "30"))
+    # Mail through SMTP at MAIL_SERVER:MAIL_PORT; without MAIL_SERVER each
+    # message, link included, is written to the server's output instead.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS")
+    MAIL_USE_SSL = _flag("MAIL_USE_SSL")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "fitness_app <no-reply@localhost>")
+    # A mail server that stops answering costs the sender task this long, no request.
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    # The Host names the app answers to; reset links are built from the Host
+    # header, so production should list its names here (comma-separated).
+    TRUSTED_HOSTS = _list(os.environ.get("TRUSTED_HOSTS"))
+    PASSWORD_RESET_MAX_AGE = 3600
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -112,6 +131,7 @@ class TestingConfig(Config):
     SECRET_KEY = secrets.token_hex(32)
     REDIS_URL = None
     PRESENCE_INTERVAL_SECONDS = 0.1
+    MAIL_SERVER = None
 
 
 CONFIGS = {

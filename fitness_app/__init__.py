@@ -31,7 +31,7 @@ def register_extensions(app: Flask) -> None:
     from fitness_app import database
     from fitness_app.models import User
     from fitness_app.realtime import presence, queue, transport
-    from fitness_app.services import goals, notifications
+    from fitness_app.services import goals, mail, notifications
 
     database.init_app(app)
     db.init_app(app)
@@ -58,14 +58,17 @@ def register_extensions(app: Flask) -> None:
     presence.init_app(app)
     notifications.init_app(app)
     goals.init_app(app)
+    mail.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from fitness_app import admin, auth, errors, goals, main, notifications, workouts
+    from fitness_app import account, admin, auth, errors, goals, main, notifications, workouts
     from fitness_app.realtime import events  # noqa: F401 - registers the socket handlers
 
     for module in (auth, workouts, goals, notifications, admin, main, errors):
         app.register_blueprint(module.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(account.reset_bp)
 
     @app.context_processor
     def inject_unread() -> dict[str, Any]:

@@ -1,0 +1,47 @@
+"""/auth/reset and /auth/reset/<token>: a forgotten password, by email."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+
+from fitness_app.account import reset_bp
+from fitness_app.account.forms import NewPasswordForm, ResetRequestForm
+from fitness_app.services import accounts
+
+
+@reset_bp.route("/reset", methods=["GET", "POST"])
+def request_reset() -> str | tuple[str, int]:
+    """The same page, after the same work, whether or not the address has an account."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_reset(form.email.data)
+        return render_template("account/reset_sent.html", email=form.email.data)
+    return render_template("account/reset_request.html", form=form), (
+        400 if request.method == "POST" else 200
+    )
+
+
+@reset_bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response | tuple[str, int]:
+    try:
+        user = accounts.user_for_reset_token(token)
+    except accounts.InvalidResetLink as error:
+        return render_template("account/reset_invalid.html", expired=error.expired), 400
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        accounts.reset_password(user, form.password.data)
+        flash("Your new password is set and you are signed in. "
+              "Every other session has ended.", "success")
+        return redirect(url_for("main.index"))
+    return render_template("account/reset_password.html", form=form), (
+        400 if request.method == "POST" else 200
+    )
+
+
+@reset_bp.after_request
+def keep_tokens_private(response: Response) -> Response:
+    """A reset link is a key: no cache keeps its page, no Referer carries it away."""
+    if request.endpoint == "account_reset.reset_password":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
