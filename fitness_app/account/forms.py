@@ -18,6 +18,14 @@ def text_only(value: Any) -> Any:
     return value if isinstance(value, str) or value is None else ""
 
 
+def is_current_password(field: PasswordField, message: str) -> bool:
+    """Check the signed-in user's password, last: only a form valid otherwise pays for a hash."""
+    if passwords.check_password(current_user.password_hash, field.data):
+        return True
+    field.errors.append(message)
+    return False
+
+
 class NewPasswordForm(FlaskForm):
     """The rules of registration: at least 8 characters, typed twice."""
 
@@ -42,24 +50,18 @@ class ChangePasswordForm(NewPasswordForm):
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        if not passwords.check_password(current_user.password_hash, self.current_password.data):
-            self.current_password.errors.append("That is not your current password.")
-            return False
-        return True
+        return super().validate(extra_validators) and is_current_password(
+            self.current_password, "That is not your current password."
+        )
 
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()], filters=[text_only])
 
     def validate(self, extra_validators: Any = None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        if not passwords.check_password(current_user.password_hash, self.password.data):
-            self.password.errors.append("That is not your password. Nothing was deleted.")
-            return False
-        return True
+        return super().validate(extra_validators) and is_current_password(
+            self.password, "That is not your password. Nothing was deleted."
+        )
 
 
 class ResetRequestForm(FlaskForm):

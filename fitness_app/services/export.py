@@ -72,35 +72,32 @@ def _workouts(user_id: int) -> Iterator[list[Row]]:
         yield [_columns(w, ["user_id"]) | {"completed": w.completed} for w in rows]
 
 
-def _goals(user_id: int) -> Iterator[list[Row]]:
+def _pages_by_id(query: sa.Select[Any], id_column: Any, row: Any) -> Iterator[list[Row]]:
+    """Keyset pages of `query` in id order, each row turned into a dict by `row`."""
     after = 0
     while True:
-        rows = db.session.scalars(
-            sa.select(Goal)
-            .where(Goal.user_id == user_id, Goal.id > after)
-            .order_by(Goal.id)
-            .limit(PAGE_SIZE)
+        items = db.session.scalars(
+            query.where(id_column > after).order_by(id_column).limit(PAGE_SIZE)
         ).all()
-        if not rows:
+        if not items:
             return
-        after = rows[-1].id
-        yield [_columns(g, ["user_id"]) for g in rows]
+        after = items[-1].id
+        yield [row(item) for item in items]
+
+
+def _goals(user_id: int) -> Iterator[list[Row]]:
+    return _pages_by_id(
+        sa.select(Goal).where(Goal.user_id == user_id), Goal.id, lambda g: _columns(g, ["user_id"])
+    )
 
 
 def _achievements(user_id: int) -> Iterator[list[Row]]:
-    after = 0
-    while True:
-        rows = db.session.scalars(
-            sa.select(Achievement)
-            .join(Goal, Goal.id == Achievement.goal_id)
-            .where(Goal.user_id == user_id, Achievement.id > after)
-            .order_by(Achievement.id)
-            .limit(PAGE_SIZE)
-        ).all()
-        if not rows:
-            return
-        after = rows[-1].id
-        yield [_columns(a) for a in rows]
+    query = (
+        sa.select(Achievement)
+        .join(Goal, Goal.id == Achievement.goal_id)
+        .where(Goal.user_id == user_id)
+    )
+    return _pages_by_id(query, Achievement.id, _columns)
 
 
 def _notifications(user_id: int) -> Iterator[list[Row]]:
