@@ -129,13 +129,14 @@ def reset_password(user: User, password: str) -> None:
 
 
 def delete_account(user: User) -> None:
-    """Delete the user and, by the database's ON DELETE CASCADE, all their rows.
+    """End every login of the user, then delete the user and, by ON DELETE CASCADE, their rows.
 
-    One DELETE, whatever the user's history: the database removes the rows
-    that reference the user, without loading them. Every login then ends
-    (those rows went with the user) and every socket closes, on every worker.
+    The logins end first: ending them is what finds and closes the user's
+    sockets on every worker, and the cascade would remove those rows silently.
+    Then one DELETE, whatever the user's history: the database removes the
+    rows that reference the user without loading them.
     """
     user_id = user.id
+    logins.end_all(user_id)
     db.session.execute(sa.delete(User).where(User.id == user_id))
     db.session.commit()
-    logins.end_all(user_id)
