@@ -37,8 +37,20 @@ if SERVING:
 
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
+from fitness_app.services import passwords  # noqa: E402
 
 app = create_app(os.environ.get("FLASK_CONFIG", "development"))
+
+# Password hashing runs in real OS threads; each mode has its own pool, and
+# only this file may name eventlet or gevent (fitness_app/services/passwords.py).
+if ASYNC_MODE == "eventlet":
+    from eventlet import tpool
+
+    passwords.use_thread_pool(tpool.execute)
+elif ASYNC_MODE == "gevent":
+    from gevent import get_hub
+
+    passwords.use_thread_pool(lambda work, *args: get_hub().threadpool.apply(work, args))
 
 if __name__ == "__main__":
     options = {}

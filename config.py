@@ -104,6 +104,11 @@ class Config:
     # header, so production should list its names here (comma-separated).
     TRUSTED_HOSTS = _list(os.environ.get("TRUSTED_HOSTS"))
     PASSWORD_RESET_MAX_AGE = 3600
+    # scrypt hashes running at once (in the server's thread pool). Each takes a
+    # core for about 130 ms; one core is left to the event loop.
+    PASSWORD_HASH_CONCURRENCY = int(
+        os.environ.get("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) - 1))
+    )
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

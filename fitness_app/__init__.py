@@ -28,10 +28,9 @@ def create_app(config_name: str = "development", overrides: dict[str, Any] | Non
 
 
 def register_extensions(app: Flask) -> None:
-    from fitness_app import database
-    from fitness_app.models import User
+    from fitness_app import database, forms, urls
     from fitness_app.realtime import presence, queue, transport
-    from fitness_app.services import goals, mail, notifications
+    from fitness_app.services import goals, logins, mail, notifications, passwords
 
     database.init_app(app)
     db.init_app(app)
@@ -41,7 +40,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
-    login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
+    logins.init_app(app)
+    passwords.init_app(app)
+    forms.init_app(app)
+    # Before any blueprint adds a rule: `<int:…>` must already be the bounded one.
+    urls.init_app(app)
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
