@@ -5,17 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, Length
 
-from fitness_app.auth.forms import MIN_PASSWORD, normalise_email
+from fitness_app.auth.forms import MAX_PASSWORD, RegisterForm, normalise_email
+from fitness_app.forms import Form
 from fitness_app.services import passwords
-
-
-def text_only(value: Any) -> Any:
-    """A JSON number or an uploaded file where text belongs reads as an empty field."""
-    return value if isinstance(value, str) or value is None else ""
 
 
 def is_current_password(field: PasswordField, message: str) -> bool:
@@ -26,27 +21,20 @@ def is_current_password(field: PasswordField, message: str) -> bool:
     return False
 
 
-class NewPasswordForm(FlaskForm):
-    """The rules of registration: at least 8 characters, typed twice."""
+class NewPasswordForm(Form):
+    """A new password under the rules of registration: the same validators, not a copy."""
 
-    password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired(),
-            Length(min=MIN_PASSWORD, max=128, message="Use at least 8 characters."),
-        ],
-        filters=[text_only],
-    )
-    confirm = PasswordField(
-        "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
-        filters=[text_only],
-    )
+    password = PasswordField("New password", validators=RegisterForm.password.kwargs["validators"])
+    confirm = PasswordField("Repeat password", validators=RegisterForm.confirm.kwargs["validators"])
 
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired()], filters=[text_only]
+        "Current password",
+        validators=[
+            DataRequired(message="Enter your current password."),
+            Length(max=MAX_PASSWORD, message="That is not your current password."),
+        ],
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -55,8 +43,14 @@ class ChangePasswordForm(NewPasswordForm):
         )
 
 
-class DeleteAccountForm(FlaskForm):
-    password = PasswordField("Password", validators=[DataRequired()], filters=[text_only])
+class DeleteAccountForm(Form):
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(message="Enter your password to confirm."),
+            Length(max=MAX_PASSWORD, message="That is not your password. Nothing was deleted."),
+        ],
+    )
 
     def validate(self, extra_validators: Any = None) -> bool:
         return super().validate(extra_validators) and is_current_password(
@@ -64,9 +58,16 @@ class DeleteAccountForm(FlaskForm):
         )
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField(
         "Email",
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-        filters=[text_only, normalise_email],
+        validators=[
+            DataRequired(message="Enter your email address."),
+            Length(max=254, message="Use an address of at most 254 characters."),
+            Email(
+                check_deliverability=False,
+                message="Enter an email address, such as name@example.com.",
+            ),
+        ],
+        filters=[normalise_email],
     )

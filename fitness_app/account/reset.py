@@ -6,6 +6,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 
 from fitness_app.account import reset_bp
 from fitness_app.account.forms import NewPasswordForm, ResetRequestForm
+from fitness_app.forms import render_form
 from fitness_app.services import accounts
 
 
@@ -16,9 +17,7 @@ def request_reset() -> str | tuple[str, int]:
     if form.validate_on_submit():
         accounts.request_reset(form.email.data)
         return render_template("account/reset_sent.html", email=form.email.data)
-    return render_template("account/reset_request.html", form=form), (
-        400 if request.method == "POST" else 200
-    )
+    return render_form("account/reset_request.html", form)
 
 
 @reset_bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -33,9 +32,7 @@ def reset_password(token: str) -> Response | tuple[str, int]:
         flash("Your new password is set and you are signed in. "
               "Every other session has ended.", "success")
         return redirect(url_for("main.index"))
-    return render_template("account/reset_password.html", form=form), (
-        400 if request.method == "POST" else 200
-    )
+    return render_form("account/reset_password.html", form)
 
 
 @reset_bp.after_request

@@ -6,25 +6,14 @@ a form that fails comes back on its own page here, with status 400.
 
 from __future__ import annotations
 
-from flask import (
-    Response,
-    flash,
-    redirect,
-    render_template,
-    request,
-    stream_with_context,
-    url_for,
-)
+from flask import Response, flash, redirect, stream_with_context, url_for
 from flask_login import current_user, login_required
 
 from fitness_app.account import bp
 from fitness_app.account.forms import ChangePasswordForm, DeleteAccountForm
+from fitness_app.forms import render_form
 from fitness_app.models import utcnow
 from fitness_app.services import accounts, export
-
-
-def _page(template: str, form: object) -> tuple[str, int]:
-    return render_template(template, form=form), 400 if request.method == "POST" else 200
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -35,7 +24,7 @@ def change_password() -> Response | tuple[str, int]:
         accounts.set_password(current_user, form.password.data, keep_current=True)
         flash("Your password is changed. Every other device is signed out.", "success")
         return redirect(url_for("account.change_password"))
-    return _page("account/password.html", form)
+    return render_form("account/password.html", form)
 
 
 @bp.get("/export")
@@ -62,4 +51,4 @@ def delete_account() -> Response | tuple[str, int]:
         accounts.delete_account(current_user)
         flash("Your account and everything in it are deleted. Goodbye!", "info")
         return redirect(url_for("auth.login"))
-    return _page("account/delete.html", form)
+    return render_form("account/delete.html", form)
