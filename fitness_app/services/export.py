@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,13 +24,15 @@ from fitness_app.services import notifications
 FORMAT = "fitness_app.export"
 VERSION = 1
 PAGE_SIZE = 500
+# Columns of `users` that stay out of an export. A column holding a secret goes here.
+PRIVATE_USER_COLUMNS = ("password_hash",)
 Row = dict[str, Any]
 
 
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         return notifications.iso_utc(value)
-    if isinstance(value, date):
+    if isinstance(value, date | time):
         return value.isoformat()
     return value
 
@@ -46,14 +48,8 @@ def _columns(obj: Any, leave_out: Iterable[str] = ()) -> Row:
 
 
 def profile(user: User) -> Row:
-    """Named fields only: a column added to users (a secret, say) is not exported unseen."""
-    return {
-        "id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "is_admin": user.is_admin,
-        "created_at": _value(user.created_at),
-    }
+    """Every column of the user but the password hash: settings added later come along."""
+    return _columns(user, PRIVATE_USER_COLUMNS)
 
 
 def _workouts(user_id: int) -> Iterator[list[Row]]:
