@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -69,3 +70,21 @@ def test_a_slow_smtp_server_holds_no_request_under_eventlet(tmp_path):
         spent = requests.get(first.reset_link(), timeout=5)
         assert spent.status_code == 400
         assert "Ask for a new link" in spent.text
+
+
+def test_export_downloads_as_a_stream(live_server):
+    base = live_server.url
+    session = register(base, "liveexporter")
+    for title in ("Easy run", "Long run"):
+        response = post_form(session, base, "/workouts/new", "/workouts/new", {
+            "title": title, "activity": "run", "duration_minutes": "40", "distance_km": "8",
+            "performed_on": "2026-01-05", "completed": "y"})
+        assert response.status_code == 302
+    with session.get(f"{base}/settings/export", stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+        assert response.headers.get("Transfer-Encoding") == "chunked"
+        data = json.loads(b"".join(response.iter_content(chunk_size=None)))
+    assert data["profile"]["username"] == "liveexporter"
+    assert [w["title"] for w in data["workouts"]] == ["Easy run", "Long run"]
+    assert len(data["notifications"]) == 2
