@@ -137,6 +137,7 @@ class TestingConfig(Config):
     REDIS_URL = None
     PRESENCE_INTERVAL_SECONDS = 0.1
     MAIL_SERVER = None
+    MAIL_IDLE_SECONDS = 1.0
 
 
 CONFIGS = {

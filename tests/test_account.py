@@ -21,6 +21,7 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import User
 from fitness_app.services import export
 from tests.conftest import AuthActions, built_app, log_workout, make_admin
+from tests.live import free_port, wait_until
 from tests.smtp import Mailbox, smtp_server
 
 NEW_PASSWORD = "a new password"
@@ -151,6 +152,16 @@ def test_a_slow_mail_server_holds_no_request(app, client, mailbox):
     assert mailbox.messages == []
     mailbox.release()
     assert [m.recipients for m in mailbox.wait_for(2)] == [["ann@example.com"]] * 2
+
+
+def test_an_unreachable_mail_server_costs_a_log_line_not_a_request(database, caplog):
+    with built_app(database, MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port()) as app:
+        signed_in(app)
+        client = app.test_client()
+        assert client.post("/auth/reset", data={"email": "ann@example.com"}).status_code == 200
+        wait_until(lambda: "a mail was not sent" in caplog.text, message="the failure logged")
+        assert "ConnectionRefusedError" in caplog.text
+        assert client.get("/auth/login").status_code == 200
 
 
 def test_a_link_works_for_an_hour(app, client, mailbox, monkeypatch):
