@@ -89,6 +89,25 @@ class Config:
     # With Redis, a worker that dies without a goodbye leaves the online count
     # this many seconds later; keep it well above the heartbeat interval.
     PRESENCE_TTL_SECONDS = int(os.environ.get("PRESENCE_TTL_SECONDS", "30"))
+    # Flask-Limiter: counts in Redis when REDIS_URL is set (fitness_app/limits.py),
+    # a moving window so "5 in 15 minutes" means any 15 minutes.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
+    RATELIMIT_STRATEGY = "moving-window"
+    # Redis down: count in this process rather than fail or stop limiting.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_LOGIN_EMAIL = os.environ.get("RATELIMIT_LOGIN_EMAIL", "5 per 15 minutes")
+    RATELIMIT_LOGIN_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ADDRESS", "50 per 15 minutes")
+    # Generous: many people may sign up from behind one shared address.
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "300 per hour")
+    RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "30 per hour")
+    # Reset links asked for one address, from anywhere: nobody's inbox gets flooded.
+    RATELIMIT_RESET_EMAIL = os.environ.get("RATELIMIT_RESET_EMAIL", "5 per hour")
+    # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 for
+    # `make run` (trust no header), 1 behind deploy/'s nginx.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Our largest form is a 500-character announcement; nothing needs more.
+    MAX_CONTENT_LENGTH = 64 * 1024
     # Mail through SMTP at MAIL_SERVER:MAIL_PORT; without MAIL_SERVER each
     # message, link included, is written to the server's output instead.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None

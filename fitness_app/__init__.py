@@ -28,7 +28,7 @@ def create_app(config_name: str = "development", overrides: dict[str, Any] | Non
 
 
 def register_extensions(app: Flask) -> None:
-    from fitness_app import database, forms, urls
+    from fitness_app import database, forms, limits, proxies, urls
     from fitness_app.realtime import presence, queue, transport
     from fitness_app.services import goals, logins, mail, notifications, passwords
 
@@ -58,6 +58,10 @@ def register_extensions(app: Flask) -> None:
         manage_session=True,
     )
     transport.init_app(app)
+    # Outermost, so Socket.IO's origin check, the limits and the URLs all see
+    # the client's address and scheme rather than nginx's.
+    proxies.init_app(app)
+    limits.init_app(app)
     presence.init_app(app)
     notifications.init_app(app)
     goals.init_app(app)

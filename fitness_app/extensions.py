@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
@@ -31,3 +33,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 socketio = SocketIO()
+limiter = Limiter(key_func=get_remote_address)

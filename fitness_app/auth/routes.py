@@ -11,6 +11,7 @@ from fitness_app.auth import bp
 from fitness_app.auth.forms import LoginForm, RegisterForm
 from fitness_app.extensions import db
 from fitness_app.forms import render_form
+from fitness_app.limits import failed_sign_ins, per_address
 from fitness_app.models import User
 from fitness_app.services import logins, passwords
 from fitness_app.urls import local_path
@@ -22,6 +23,7 @@ def safe_next() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@per_address("RATELIMIT_REGISTER")
 def register() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -45,6 +47,7 @@ def register() -> Response | tuple[str, int]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@failed_sign_ins("auth/login.html", LoginForm)
 def login() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(safe_next())
