@@ -278,6 +278,39 @@ def test_bad_reset_requests_get_a_clear_answer(app, client, mailbox, kwargs, sta
     assert len(mailbox.wait_for(1)) == 1
 
 
+def test_reset_requests_are_limited_per_network_address(database):
+    with smtp_server() as mailbox, built_app(
+        database, MAIL_SERVER="127.0.0.1", MAIL_PORT=mailbox.port, RATELIMIT_RESET="2 per hour"
+    ) as app:
+        signed_in(app)
+        client = app.test_client()
+        for email in ("ann@example.com", "nobody@example.com"):
+            assert client.post("/auth/reset", data={"email": email}).status_code == 200
+        third = client.post("/auth/reset", data={"email": "ann@example.com"})
+        assert third.status_code == 429
+        assert int(third.headers["Retry-After"]) > 0
+        assert "Too many attempts from your network." in third.get_data(as_text=True)
+        assert client.get("/auth/reset").status_code == 200
+        assert len(mailbox.wait_for(1)) == 1
+
+
+def test_reset_requests_are_limited_per_address_asked_for(app, mailbox):
+    signed_in(app)
+    client = app.test_client()
+    for _ in range(5):
+        assert client.post("/auth/reset", data={"email": "ann@example.com"}).status_code == 200
+    for email in ("Ann@Example.com", "ann@example.com"):
+        over = client.post("/auth/reset", data={"email": email})
+        assert over.status_code == 429
+        assert "Too many links were asked for that address." in over.get_data(as_text=True)
+    # The same for an address without an account: the limit tells nothing.
+    for _ in range(5):
+        assert client.post("/auth/reset", data={"email": "nobody@example.com"}).status_code == 200
+    assert client.post("/auth/reset", data={"email": "nobody@example.com"}).status_code == 429
+    assert client.post("/auth/reset", data={"email": "bob@example.com"}).status_code == 200
+    assert len(mailbox.wait_for(5)) == 5
+
+
 # Change password
 
 

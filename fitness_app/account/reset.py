@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+import hashlib
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from fitness_app.account import reset_bp
 from fitness_app.account.forms import NewPasswordForm, ResetRequestForm
+from fitness_app.extensions import limiter
 from fitness_app.forms import render_form
+from fitness_app.limits import per_address
 from fitness_app.services import accounts
 
 
+def _requested_address() -> str:
+    # Hashed: the addresses strangers type need not sit in the limiter's store.
+    email = request.form.get("email", "").strip().lower()
+    return "reset:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
 @reset_bp.route("/reset", methods=["GET", "POST"])
+@per_address("RATELIMIT_RESET")
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_RESET_EMAIL"],
+    key_func=_requested_address,
+    methods=["POST"],
+    scope="RATELIMIT_RESET_EMAIL",
+    error_message="Too many links were asked for that address. "
+    "Use one that arrived, or try again later.",
+)
 def request_reset() -> str | tuple[str, int]:
     """The same page, after the same work, whether or not the address has an account."""
     form = ResetRequestForm()
