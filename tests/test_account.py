@@ -356,6 +356,25 @@ def test_change_password_refuses_bad_input(app, data, message):
     assert can_sign_in(app, "password1")
 
 
+def test_wrong_passwords_on_account_forms_are_limited(app):
+    laptop = signed_in(app)
+    wrong_change = {"current_password": "guess", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    for _ in range(3):
+        assert laptop.post("/settings/password", data=wrong_change).status_code == 400
+    for _ in range(2):
+        assert laptop.post("/settings/delete", data={"password": "guess"}).status_code == 400
+    # Over the limit even the right password is refused: no guess can succeed.
+    over = laptop.post("/settings/delete", data={"password": "password1"})
+    assert over.status_code == 429
+    assert "Too many wrong passwords." in over.get_data(as_text=True)
+    assert laptop.post("/settings/password", data=wrong_change).status_code == 429
+    assert is_signed_in(laptop)
+    assert can_sign_in(app, "password1")
+    # Another user's count is their own.
+    assert signed_in(app, "bob").post("/settings/delete", data={"password": "guess"}
+                                      ).status_code == 400
+
+
 def test_account_pages_need_a_login(client):
     for method, path in [("get", "/settings/export"), ("post", "/settings/password"),
                          ("post", "/settings/delete"), ("get", "/settings/delete")]:

@@ -1,7 +1,7 @@
 """Account life cycle: password reset by email, password change, account deletion.
 
-Each change commits first; only then do other sessions end and mail leave, so a
-rolled-back change signs nobody out and tells nobody anything.
+A new password commits first; only then do other sessions end and mail leave,
+so a change that rolled back signs nobody out and tells nobody anything.
 """
 
 from __future__ import annotations
