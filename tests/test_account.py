@@ -501,6 +501,21 @@ def _user_id(app: Flask, username: str) -> int:
         return db.session.scalar(sa.select(User.id).filter_by(username=username))
 
 
+def test_every_reference_to_a_user_is_indexed():
+    """Deleting a user makes the database find every row that points at them:
+    with an index leading on the column that is a lookup, without one a scan
+    of the whole table, which grows with everybody's history."""
+    unindexed = []
+    for table in db.metadata.sorted_tables:
+        leading = {index.columns[0].name for index in table.indexes}
+        leading |= {c.columns[0].name for c in table.constraints
+                    if isinstance(c, sa.PrimaryKeyConstraint | sa.UniqueConstraint) and c.columns}
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "users" and fk.parent.name not in leading:
+                unindexed.append(f"{table.name}.{fk.parent.name}")
+    assert unindexed == []
+
+
 def test_delete_with_a_wrong_password_deletes_nothing(app):
     ann, _ = _populate(app)
     socket = connect(app, ann)
