@@ -225,7 +225,7 @@ def test_one_record_and_one_streak_milestone_under_twenty_racing_completions(liv
         log_workout(ann, base, completed=False, distance_km="12", title=f"Long {i}")
     page = ann.get(f"{base}/workouts/", timeout=5).text
     ids = [int(chunk.split('"')[0]) for chunk in page.split('data-workout-id="')[1:]
-           if "Complete</button>" in chunk.split("</tr>")[0]]
+           if "Mark done<" in chunk.split("</li>")[0]]
     assert len(ids) == 20
     token = csrf_token(ann, f"{base}/workouts/")
     after = api(ann, base)["notifications"][-1]["id"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from fitness_app.main import bp
 from fitness_app.models import Notification
+from fitness_app.services import timezones
 from fitness_app.services.goal_rules import UNITS
 from fitness_app.services.notifications import iso_utc, page_for
 
@@ -67,12 +69,12 @@ def goal_unit(kind: str, value: float) -> str:
 def moment(when: datetime) -> Markup:
     """A `<time>` the page's script turns into `3 min ago` with the exact local time on hover.
 
-    Without the script it reads as a plain UTC date and time.
+    Without the script it reads as the date and time in the user's own time zone.
     """
+    zone = current_user.timezone if current_user.is_authenticated else None
+    text = timezones.local_time(when, zone).strftime("%Y-%m-%d %H:%M %Z")
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
-    text = f"{human_date(when.date(), datetime.now(UTC).date())}, {when:%H:%M} UTC"
     return Markup('<time datetime="{}" data-relative>{}</time>').format(
         iso_utc(when), escape(text)
     )
