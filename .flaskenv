@@ -1,3 +1,3 @@
 # Read by the `flask` command (python-dotenv): build the app from the factory,
-# unpatched, instead of importing wsgi.py, the serving entry point.
+# unpatched, instead of importing app.py, the serving entry point.
 FLASK_APP=fitness_app

@@ -20,11 +20,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-## make run: install, upgrade the schema, serve on http://$(HOST):$(PORT) (wsgi.py; eventlet
+## make run: install, upgrade the schema, serve on http://$(HOST):$(PORT) (app.py; eventlet
 ## unless ASYNC_MODE=gevent); it prints the address once it accepts connections
 run: $(VENV)/.runtime
 	$(BIN)/flask --app fitness_app db upgrade
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/python wsgi.py
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python app.py
 
 ## make cluster: WORKERS gunicorn workers behind nginx on http://127.0.0.1:$(PORT), for local
 ## trials of the production layout (deploy/); needs DATABASE_URL (PostgreSQL) and REDIS_URL

@@ -69,7 +69,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
-    # The server mode. Only wsgi.py, which patches the standard library for
+    # The server mode. Only app.py, which patches the standard library for
     # eventlet or gevent, passes another one to create_app; everything else
     # (the `flask` command, tests) runs unpatched, in threading mode. Never left
     # to auto-detection, which would pick eventlet whenever it is installed.
@@ -88,6 +88,30 @@ class Config:
     # With Redis, a worker that dies without a goodbye leaves the online count
     # this many seconds later; keep it well above the heartbeat interval.
     PRESENCE_TTL_SECONDS = int(os.environ.get("PRESENCE_TTL_SECONDS", "30"))
+    # Flask-Limiter: counts in Redis when REDIS_URL is set (fitness_app/limits.py),
+    # a moving window so "5 in 15 minutes" means any 15 minutes.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
+    RATELIMIT_STRATEGY = "moving-window"
+    # Redis down: count in this process rather than fail or stop limiting.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_LOGIN_EMAIL = os.environ.get("RATELIMIT_LOGIN_EMAIL", "5 per 15 minutes")
+    RATELIMIT_LOGIN_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ADDRESS", "50 per 15 minutes")
+    # Generous: many people may sign up from behind one shared address.
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "300 per hour")
+    RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "30 per hour")
+    # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 for
+    # `make run` (trust no header), 1 behind deploy/'s nginx.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Strict-Transport-Security max-age; production turns it on (fitness_app/headers.py).
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
+    # Our largest form is a 500-character announcement; nothing needs more.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    # scrypt hashes running at once (in the server's thread pool). Each takes a
+    # core for about 130 ms; one core is left to the event loop.
+    PASSWORD_HASH_CONCURRENCY = int(
+        os.environ.get("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) - 1))
+    )
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -107,6 +131,7 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
 
 
 class TestingConfig(Config):

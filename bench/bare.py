@@ -3,7 +3,7 @@
 `bench/run.py` measures the app against this server, side by side and with the
 same load client, so each figure reads as "how much of what Flask-SocketIO on
 eventlet can do on this machine does the app keep". It is served exactly as
-`wsgi.py` serves the app (same monkey-patching, collector setting, `max_size`,
+`app.py` serves the app (same monkey-patching, collector setting, `max_size`,
 ping settings, no WebSocket compression, the same Redis message queue when
 REDIS_URL is set), and it sends the same events for the same requests: a
 workout POST emits `notification` and `unread_count` to the user's room; a
@@ -34,7 +34,7 @@ from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
 
-# The same collector setting as wsgi.py; see the reason there.
+# The same collector setting as app.py; see the reason there.
 gc.set_threshold(100_000, 10, 10)
 app = Flask(__name__)
 socketio = SocketIO(

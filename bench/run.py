@@ -2,7 +2,7 @@
 
 `make bench` runs the standard set (see `--help` for bigger runs). Every
 measurement starts its own servers on free ports of 127.0.0.1, the way
-`make run` starts the app (`.venv/bin/python wsgi.py` with HOST, PORT,
+`make run` starts the app (`.venv/bin/python app.py` with HOST, PORT,
 DATABASE_URL and INSTANCE_PATH), creates its users directly in a fresh
 database, logs each one in through the real form, and drives them with one
 load client (`bench/client.js`). The bare server (`bench/bare.py`) goes
@@ -85,13 +85,13 @@ def proc_rss_bytes(pid: int) -> int:
 
 
 class Server:
-    """One wsgi.py or bare.py process on a free port of 127.0.0.1."""
+    """One app.py or bare.py process on a free port of 127.0.0.1."""
 
     def __init__(self, kind: str, workdir: Path, name: str, env: dict[str, str]) -> None:
         self.kind = kind
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.script = "wsgi.py" if kind == "app" else "bench/bare.py"
+        self.script = "app.py" if kind == "app" else "bench/bare.py"
         # --modes: the app in gevent mode runs as deploy/ serves it, under gunicorn.
         self.gunicorn = kind == "app" and env.get("ASYNC_MODE") == "gevent"
         self.log_path = workdir / f"{name}.log"
@@ -737,7 +737,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "and throughput phases into this folder")
     p.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     p.add_argument("--modes", default="eventlet",
-                   help="server modes, each measured in turn: eventlet (wsgi.py, as `make run`), "
+                   help="server modes, each measured in turn: eventlet (app.py, as `make run`), "
                         "gevent (gunicorn with deploy/gunicorn.conf.py, as deploy/ serves it)")
     return p.parse_args(argv)
 

@@ -14,15 +14,18 @@ import os
 from pathlib import Path
 
 # The one entry point: it patches for ASYNC_MODE and builds the app.
-wsgi_app = "wsgi:app"
+wsgi_app = "app:app"
 # gunicorn's gevent worker, with gevent-websocket's handler for the WebSocket
 # upgrade (python-engineio uses gevent-websocket whenever it is installed, and
 # `make run ASYNC_MODE=gevent` needs it too), as Flask-SocketIO's deployment
 # guide gives it.
 worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
-# wsgi.py patches for the mode it is told, never one it guesses.
+# app.py patches for the mode it is told, never one it guesses.
 raw_env = ["ASYNC_MODE=gevent"]
-# Imports `wsgi` from the checkout whatever directory gunicorn starts in.
+# Behind deploy/'s nginx, one proxy sets X-Forwarded-For and -Proto: the client's
+# address (sign-in limits) and scheme come from it (fitness_app/proxies.py).
+os.environ.setdefault("TRUSTED_PROXIES", "1")
+# Imports `app` from the checkout whatever directory gunicorn starts in.
 chdir = str(Path(__file__).resolve().parent.parent)
 # Never more than one: a second worker in the same gunicorn would receive half
 # of a long-polling client's requests and answer them "unknown session".
@@ -30,7 +33,7 @@ workers = 1
 # gunicorn's cap on connections per worker (1000 unless told otherwise); every
 # socket and every keep-alive request holds one. Same knob as `make run`.
 worker_connections = int(os.environ.get("MAX_CONNECTIONS", "20000"))
-# The worker patches with gevent before it imports wsgi.py; --preload would
+# The worker patches with gevent before it imports app.py; --preload would
 # import the app in the unpatched master first.
 preload_app = False
 # A long-polling request lasts up to SOCKETIO_PING_INTERVAL (25 s); a graceful

@@ -13,9 +13,9 @@ from fitness_app.extensions import csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app, for every server (wsgi.py), the `flask` command and the tests.
+    """Build the app, for every server (app.py), the `flask` command and the tests.
 
-    `config_name` defaults to FLASK_CONFIG, else "development". wsgi.py passes
+    `config_name` defaults to FLASK_CONFIG, else "development". app.py passes
     the server mode it patched for in `overrides`; tests point it at their own
     database there.
     """
@@ -60,16 +60,19 @@ def register_middleware(app: Flask) -> None:
     compression filter must wrap that one, or the WebSocket handshake never
     reaches it.
     """
+    from fitness_app import proxies
     from fitness_app.realtime import transport
 
     app.wsgi_app = transport.WithoutCompressionOffer(app.wsgi_app)
+    # Outermost, so Socket.IO's origin check, the limits and the URLs all see
+    # the client's address and scheme rather than nginx's.
+    proxies.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from fitness_app import database
-    from fitness_app.models import User
+    from fitness_app import database, forms, headers, limits, urls
     from fitness_app.realtime import presence, queue
-    from fitness_app.services import goals, notifications
+    from fitness_app.services import goals, logins, notifications, passwords
 
     database.init_app(app)
     db.init_app(app)
@@ -79,7 +82,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
-    login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
+    logins.init_app(app)
+    passwords.init_app(app)
+    forms.init_app(app)
+    headers.init_app(app)
+    # Before any blueprint adds a rule: `<int:…>` must already be the bounded one.
+    urls.init_app(app)
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
@@ -92,6 +100,7 @@ def register_extensions(app: Flask) -> None:
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         manage_session=True,
     )
+    limits.init_app(app)
     presence.init_app(app)
     notifications.init_app(app)
     goals.init_app(app)

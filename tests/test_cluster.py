@@ -317,6 +317,34 @@ def test_logging_out_on_one_worker_closes_the_sockets_on_the_other(cluster, sock
         client.wait_for_server_disconnect()
 
 
+def test_signing_out_everywhere_ends_every_login_on_every_worker(cluster, sockets):
+    fay = sign_up(cluster, "fay")
+    near = nginx_worker(cluster)
+    far = 1 - near
+    phone = requests.Session()
+    token = csrf_token(phone, f"{cluster.worker_url(far)}/auth/login")
+    page = fay.get(f"{cluster.url}/", timeout=10).text
+    username = re.search(r"Sign out \((\w+)\)", page).group(1)
+    signed_in = phone.post(f"{cluster.worker_url(far)}/auth/login", allow_redirects=False,
+                           timeout=10, data={"csrf_token": token, "remember": "y",
+                                             "email": f"{username}@example.com",
+                                             "password": "password1"})
+    assert signed_in.status_code == 302
+    laptop_socket = sockets(cluster.worker_url(near), fay, ["websocket"])
+    phone_socket = sockets(cluster.worker_url(far), phone, ["polling"])
+    token = csrf_token(fay, f"{cluster.worker_url(near)}/")
+    ended = fay.post(f"{cluster.worker_url(near)}/auth/logout-everywhere",
+                     allow_redirects=False, data={"csrf_token": token}, timeout=10)
+    assert ended.status_code == 302
+    for client in (laptop_socket, phone_socket):
+        client.wait_for_server_disconnect()
+    for session in (fay, phone):
+        for worker in (near, far):
+            answer = session.get(f"{cluster.worker_url(worker)}/", allow_redirects=False,
+                                 timeout=10)
+            assert answer.status_code == 302
+
+
 def test_a_redis_restart_loses_no_notification(services, sockets):
     cluster, redis_server = services
     bea = sign_up(cluster, "bea")

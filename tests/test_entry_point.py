@@ -47,7 +47,7 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
 
 @pytest.mark.one_database
 def test_the_flask_command_builds_the_app_unpatched(tmp_path):
-    """`flask` finds the factory through .flaskenv, never wsgi.py, which would patch."""
+    """`flask` finds the factory through .flaskenv, never app.py, which would patch."""
     result = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "flask"), "shell"],
         input="import eventlet.patcher as p; print('patched', p.is_monkey_patched('socket'));"

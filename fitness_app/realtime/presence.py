@@ -74,6 +74,10 @@ class MemoryPresence:
     def sids_for_login(self, login_id: str) -> list[str]:
         return [sid for sid, _, login in self._sid_entries() if login == login_id]
 
+    def logins_of(self, user_id: int) -> list[tuple[str, str]]:
+        """(sid, login id) of every connection of one user, in one read of the entries."""
+        return [(sid, login) for sid, uid, login in self._sid_entries() if uid == user_id]
+
 
 class RedisPresence(MemoryPresence):
     """Several processes: each writes its own hash, everyone reads them all.
@@ -193,6 +197,9 @@ class RedisPresence(MemoryPresence):
 
     def sids_for_login(self, login_id: str) -> list[str]:
         return [sid for sid, _, login in self._all_sid_entries() if login == login_id]
+
+    def logins_of(self, user_id: int) -> list[tuple[str, str]]:
+        return [(sid, login) for sid, uid, login in self._all_sid_entries() if uid == user_id]
 
 
 _EXTENSION_KEY = "fitness_presence"

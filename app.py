@@ -1,6 +1,6 @@
 """The one entry point that serves fitness_app: patch first, then build the app.
 
-Every server starts here: `make run` runs this file, gunicorn loads `wsgi:app`
+Every server starts here: `make run` runs this file, gunicorn loads `app:app`
 (deploy/gunicorn.conf.py) and `make bench` starts it like `make run`. Nothing
 is guessed: ASYNC_MODE names the server mode (eventlet by default, gevent the
 maintained alternative, threading for debugging), the standard library is
@@ -31,6 +31,7 @@ import sys  # noqa: E402
 
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
+from fitness_app.services import passwords  # noqa: E402
 
 # A full collection walks every object: about 1 s with 10,000 sockets held, a
 # pause every client feels. With the default 700-object young generation, each
@@ -40,6 +41,17 @@ from fitness_app.extensions import socketio  # noqa: E402
 gc.set_threshold(100_000, 10, 10)
 
 app = create_app(overrides={"ASYNC_MODE": ASYNC_MODE})
+
+# Password hashing runs in real OS threads; each mode has its own pool, and
+# only this file may name eventlet or gevent (fitness_app/services/passwords.py).
+if ASYNC_MODE == "eventlet":
+    from eventlet import tpool
+
+    passwords.use_thread_pool(tpool.execute)
+elif ASYNC_MODE == "gevent":
+    from gevent import get_hub
+
+    passwords.use_thread_pool(lambda work, *args: get_hub().threadpool.apply(work, args))
 
 
 def _say_when_ready(host: str, port: int) -> None:
