@@ -92,7 +92,7 @@ def test_settings_are_saved_and_shown_again(app, client, signed_in):
         ({"timezone": ""}, "Enter a time zone such as Europe/Paris."),
         ({"quiet_start": "22:00"}, "Give both a start and an end, or neither."),
         ({"quiet_end": "07:00"}, "Give both a start and an end, or neither."),
-        ({"quiet_start": "25:00", "quiet_end": "07:00"}, "Not a valid time value."),
+        ({"quiet_start": "25:00", "quiet_end": "07:00"}, "Enter a time."),
         ({"muted": ["announcement"]}, "not a valid choice"),
     ],
 )

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
 from fitness_app.notifications import bp
 from fitness_app.services import notifications as service
+from fitness_app.urls import id_arg, page_arg
 
 
 @bp.route("/notifications/")
 @login_required
 def inbox() -> str:
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     per_page = current_app.config["NOTIFICATIONS_PER_PAGE"]
     pagination = db.paginate(
         service.inbox_query(current_user), page=page, per_page=per_page, error_out=False
@@ -28,7 +29,7 @@ def inbox() -> str:
 def mark_read(notification_id: int) -> Response | tuple[str, int]:
     if not service.mark_read(current_user, notification_id):
         return render_template("errors/404.html"), 404
-    return redirect(url_for("notifications.inbox", page=request.args.get("page", 1, type=int)))
+    return redirect(url_for("notifications.inbox", page=page_arg()))
 
 
 @bp.route("/notifications/read-all", methods=["POST"])
@@ -42,10 +43,10 @@ def read_all() -> Response:
 def api_notifications() -> Response | tuple[Response, int]:
     if not current_user.is_authenticated:
         return jsonify(error="unauthorized"), 401
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        return jsonify(error="after must be a non-negative integer"), 400
-    rows = service.list_after(current_user, int(after), current_app.config["REPLAY_LIMIT"])
+    after = id_arg("after")
+    if after is None:
+        return jsonify(error="after must be a non-negative integer in plain digits"), 400
+    rows = service.list_after(current_user, after, current_app.config["REPLAY_LIMIT"])
     return jsonify(
         notifications=[service.serialize(n) for n in rows],
         unread=service.unread_count(current_user.id),

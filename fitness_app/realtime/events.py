@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 
@@ -41,7 +41,7 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError("unauthorized")
     user = current_user._get_current_object()
     join_room(user_room(user.id))
-    presence.store().add(request.sid, user.id, session.get("login_id", ""))
+    presence.store().add(request.sid, user.id, str(user.login_id))
     if user.is_admin:
         join_room(ADMINS_ROOM)
         presence.store().watch(request.sid)
@@ -88,18 +88,6 @@ def on_error(exc: Exception) -> dict[str, Any]:
     db.session.rollback()
     current_app.logger.exception("socket.io handler failed", exc_info=exc)
     return {"ok": False, "error": "server error"}
-
-
-def disconnect_login(login_id: str) -> None:
-    """Close every socket opened under one login session, in any worker.
-
-    Flask-SocketIO copies the session at connect, so logging out over HTTP
-    does not reach open sockets by itself.
-    """
-    if not login_id:
-        return
-    for sid in presence.store().sids_for_login(login_id):
-        socketio.server.disconnect(sid, namespace="/")
 
 
 def _ensure_presence_loop(app: Flask) -> None:

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from fitness_app.forms import Form, strip
 from fitness_app.models import User
 from fitness_app.services import preferences, timezones
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     timezone = StringField(
         "Time zone",
         validators=[DataRequired(message="Enter a time zone such as Europe/Paris."),
                     Length(max=64)],
-        filters=[_strip],
+        filters=[strip],
     )
     quiet_start = TimeField("Quiet hours start", format="%H:%M", validators=[Optional()])
     quiet_end = TimeField("Quiet hours end", format="%H:%M", validators=[Optional()])

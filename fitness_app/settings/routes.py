@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from fitness_app.forms import render_form
 from fitness_app.services import preferences, timezones
 from fitness_app.settings import bp
 from fitness_app.settings.forms import SettingsForm
@@ -27,9 +28,7 @@ def index() -> Response | tuple[str, int]:
         )
         flash("Settings saved.", "success")
         return redirect(url_for("settings.index"))
-    return render_template(
-        "settings/index.html", form=form, zone_names=sorted(timezones.zone_names())
-    ), (400 if request.method == "POST" else 200)
+    return render_form("settings/index.html", form, zone_names=sorted(timezones.zone_names()))
 
 
 @bp.app_template_filter("localtime")

@@ -6,7 +6,7 @@ upgrade compares with the real history. Streak rows are derived on a user's
 next completion (`streaks.rebuild`).
 
 Revision ID: 19d12c793e7d
-Revises: dceabc8f6139
+Revises: 6836fb680a3d
 Create Date: 2026-11-26 14:22:22.969160
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '19d12c793e7d'
-down_revision = 'dceabc8f6139'
+down_revision = '6836fb680a3d'
 branch_labels = None
 depends_on = None
 
