@@ -159,8 +159,9 @@ class Notification(db.Model):
     user_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE")
     )
+    # Indexed so deleting a user finds their announcements without a scan.
     author_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     kind: so.Mapped[str] = so.mapped_column(sa.String(24))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -183,8 +184,10 @@ class AnnouncementRead(db.Model):
     notification_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
     )
+    # Indexed so deleting a user finds their read marks without a scan: the
+    # primary key leads with notification_id.
     user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     read_at: so.Mapped[datetime] = so.mapped_column(
         sa.DateTime(timezone=True), default=utcnow

@@ -316,6 +316,41 @@ def test_online_count_on_the_admin_page_updates_live(sign_up):
     expect(connections).to_have_text(str(base_connections))
 
 
+def test_the_pages_run_under_their_content_security_policy(sign_up, live_server):
+    """No policy violation anywhere, and the delete question (once inline) still asks."""
+    ann = sign_up("csp")
+    response = post_form(
+        ann.http, live_server.url, "/workouts/new", "/workouts/new",
+        {"title": "Planned run", "activity": "run", "duration_minutes": "20",
+         "performed_on": date.today().isoformat()},
+    )
+    assert response.status_code == 302
+    page = ann.context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    ann.open_window("/workouts/", page=page)
+    rows = page.locator("tr[data-workout-id]")
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        def handle(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handle
+
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="Delete").click()
+    expect(rows).to_have_count(1)
+    page.once("dialog", answer(True))
+    page.get_by_role("button", name="Delete").click()
+    expect(rows).to_have_count(0)
+    assert asked == ["Delete this workout?", "Delete this workout?"]
+    for path in ("/", "/goals/", "/notifications/", "/settings/"):
+        ann.open_window(path, page=page)
+    assert violations == []
+
+
 RECORD_SYSTEM_NOTIFICATIONS = """
 (() => {
   const Original = window.Notification;
@@ -459,38 +494,3 @@ def test_clicking_a_system_notification_opens_its_url(sign_up):
     ]
     page.evaluate("window.__systemInstances[0].dispatchEvent(new Event('click'))")
     expect(page).to_have_url(re.compile(r"/goals/$"))
-
-
-def test_the_pages_run_under_their_content_security_policy(sign_up, live_server):
-    """No policy violation anywhere, and the delete question (once inline) still asks."""
-    ann = sign_up("csp")
-    response = post_form(
-        ann.http, live_server.url, "/workouts/new", "/workouts/new",
-        {"title": "Planned run", "activity": "run", "duration_minutes": "20",
-         "performed_on": date.today().isoformat()},
-    )
-    assert response.status_code == 302
-    page = ann.context.new_page()
-    violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    ann.open_window("/workouts/", page=page)
-    rows = page.locator("tr[data-workout-id]")
-    asked: list[str] = []
-
-    def answer(accept: bool):
-        def handle(dialog) -> None:
-            asked.append(dialog.message)
-            dialog.accept() if accept else dialog.dismiss()
-        return handle
-
-    page.once("dialog", answer(False))
-    page.get_by_role("button", name="Delete").click()
-    expect(rows).to_have_count(1)
-    page.once("dialog", answer(True))
-    page.get_by_role("button", name="Delete").click()
-    expect(rows).to_have_count(0)
-    assert asked == ["Delete this workout?", "Delete this workout?"]
-    for path in ("/", "/goals/", "/notifications/", "/settings/"):
-        ann.open_window(path, page=page)
-    assert violations == []

@@ -30,9 +30,12 @@ def register() -> Response | tuple[str, int]:
     form = RegisterForm()
     if form.validate_on_submit():
         password_hash = passwords.hash_password(form.password.data)
-        user = User(username=form.username.data, email=form.email.data,
-                    password_hash=password_hash,
-                    timezone=timezones.clean_zone(form.timezone.data))
+        user = User(
+            username=form.username.data,
+            email=form.email.data,
+            password_hash=password_hash,
+            timezone=timezones.clean_zone(form.timezone.data),
+        )
         db.session.add(user)
         try:
             db.session.commit()

@@ -28,7 +28,9 @@ def index() -> Response | tuple[str, int]:
         )
         flash("Settings saved.", "success")
         return redirect(url_for("settings.index"))
-    return render_form("settings/index.html", form, zone_names=sorted(timezones.zone_names()))
+    return render_form(
+        "settings/index.html", form, zone_names=sorted(timezones.zone_names())
+    )
 
 
 @bp.app_template_filter("localtime")
