@@ -346,7 +346,7 @@ def test_the_pages_run_under_their_content_security_policy(sign_up, live_server)
     page.get_by_role("button", name="Delete").click()
     expect(rows).to_have_count(0)
     assert asked == ["Delete this workout?", "Delete this workout?"]
-    for path in ("/", "/goals/", "/notifications/"):
+    for path in ("/", "/goals/", "/notifications/", "/settings/"):
         ann.open_window(path, page=page)
     assert violations == []
 
