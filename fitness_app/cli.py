@@ -52,7 +52,7 @@ def announce(text: str) -> None:
     if not 1 <= len(text) <= 500:
         raise click.BadParameter("an announcement has 1 to 500 characters", param_hint="TEXT")
     url = current_app.config.get("REDIS_URL")
-    if url and _redis_answers(url):
+    if url and _redis_answers(url, current_app.config["SOCKETIO_CHANNEL"]):
         with push.through_message_queue(url, current_app.config["SOCKETIO_CHANNEL"]):
             notification = notifications.announce(None, text)
             notifications.push_unread_counts_to_online()
@@ -73,13 +73,15 @@ def announce(text: str) -> None:
         )
 
 
-def _redis_answers(url: str) -> bool:
+def _redis_answers(url: str, channel: str) -> bool:
     """Whether the message queue is up; its publish would fail silently otherwise."""
     import redis
 
+    from fitness_app.realtime.redis_client import connect
+
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
-    except redis.RedisError:
+        return bool(connect(url, channel, socket_connect_timeout=2, socket_timeout=2).ping())
+    except (redis.RedisError, OSError):
         return False
 
 

@@ -29,6 +29,7 @@ def test_pages_need_login(client):
         assert response.location.startswith("/auth/login?next="), path
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -84,6 +85,7 @@ def test_logout_is_post_only(client, auth):
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("next_url", "expected"),
     [

@@ -11,12 +11,6 @@ from fitness_app.models import Achievement, Notification, Workout
 from tests.conftest import log_workout
 
 
-@pytest.fixture
-def signed_in(auth):
-    auth.register()
-    return auth
-
-
 def goal_notes(app) -> list[str]:
     with app.app_context():
         return list(
@@ -93,6 +87,7 @@ def test_streak_goal(client, app, signed_in):
     assert goal_notes(app) == ["Goal achieved: 3-day streak"]
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

@@ -11,12 +11,6 @@ from fitness_app.models import Notification, Workout
 from tests.conftest import log_workout
 
 
-@pytest.fixture
-def signed_in(auth):
-    auth.register()
-    return auth
-
-
 def workouts(app) -> list[Workout]:
     with app.app_context():
         return list(db.session.scalars(db.select(Workout).order_by(Workout.id)))
@@ -93,6 +87,7 @@ def test_edit_and_delete(client, app, signed_in):
 TOMORROW = date.today() + timedelta(days=1)
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

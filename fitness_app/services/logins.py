@@ -70,17 +70,18 @@ def end_all(user_id: int, *, keep_current: bool = False) -> None:
     current_id = None
     if current_user.is_authenticated and current_user.id == user_id:
         current_id = current_user.login_id
-    query = sa.select(Login.id).where(Login.user_id == user_id)
+    ending = sa.delete(Login).where(Login.user_id == user_id)
     if keep_current and current_id is not None:
-        query = query.where(Login.id != current_id)
-    login_ids = list(db.session.scalars(query))
-    if login_ids:
-        db.session.execute(sa.delete(Login).where(Login.id.in_(login_ids)))
-        db.session.commit()
+        ending = ending.where(Login.id != current_id)
+    db.session.execute(ending)
+    db.session.commit()
     if current_id is not None and not keep_current:
         logout_user()
-    for login_id in login_ids:
-        _disconnect(login_id)
+    # One read of who is online, however many logins the user piled up.
+    kept = str(current_id) if keep_current else None
+    for sid, login in presence.store().logins_of(user_id):
+        if login != kept:
+            socketio.server.disconnect(sid, namespace="/")
 
 
 def load(token: str) -> User | None:
