@@ -72,7 +72,7 @@ def register_middleware(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from fitness_app import database, forms, headers, limits, urls
     from fitness_app.realtime import presence, queue
-    from fitness_app.services import goals, logins, mail, notifications, passwords
+    from fitness_app.services import goals, logins, mail, notifications, passwords, records
 
     database.init_app(app)
     db.init_app(app)
@@ -104,14 +104,25 @@ def register_extensions(app: Flask) -> None:
     presence.init_app(app)
     notifications.init_app(app)
     goals.init_app(app)
+    records.init_app(app)
     mail.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from fitness_app import account, admin, auth, errors, goals, main, notifications, workouts
+    from fitness_app import (
+        account,
+        admin,
+        auth,
+        errors,
+        goals,
+        main,
+        notifications,
+        settings,
+        workouts,
+    )
     from fitness_app.realtime import events  # noqa: F401 - registers the socket handlers
 
-    for module in (auth, workouts, goals, notifications, admin, main, errors):
+    for module in (auth, workouts, goals, notifications, settings, admin, main, errors):
         app.register_blueprint(module.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)

@@ -24,6 +24,7 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import AnnouncementRead, Notification, User, utcnow
 from fitness_app.realtime import presence, push
 from fitness_app.realtime.rooms import user_room
+from fitness_app.services import preferences
 from fitness_app.services.sql import (
     insert_from_select_ignoring_duplicates,
     insert_ignoring_duplicates,
@@ -62,23 +63,36 @@ def serialize(notification: Notification) -> dict[str, Any]:
         "message": notification.message,
         "created_at": iso_utc(notification.created_at),
         "data": notification.data or {},
+        "silent": bool(notification.silent),
     }
 
 
 def notify(
-    user_id: int | None, kind: str, title: str, message: str, data: dict[str, Any] | None = None
+    user_id: int | None,
+    kind: str,
+    title: str,
+    message: str,
+    data: dict[str, Any] | None = None,
+    silent: bool | None = None,
 ) -> Notification:
     """Add a notification to the current transaction; it is pushed once that commits.
 
     `user_id` None makes it an announcement for every user. The lock taken
-    first keeps ids in commit order for everyone who sees the row.
+    first keeps ids in commit order for everyone who sees the row. `silent`
+    None lets the user's settings decide (muted kinds, quiet hours);
+    announcements are never silent.
     """
+    if user_id is None or kind == "announcement":
+        silent = False
+    elif silent is None:
+        silent = preferences.silent_for(user_id, kind)
     if user_id is None:
         lock_everyone()
     else:
         lock_user(user_id)
     notification = Notification(
-        user_id=user_id, kind=kind, title=title, message=message, data=data or {}
+        user_id=user_id, kind=kind, title=title, message=message, data=data or {},
+        silent=silent,
     )
     db.session.add(notification)
     outbox = _outbox(db.session())

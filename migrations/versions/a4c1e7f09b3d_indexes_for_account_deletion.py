@@ -4,7 +4,7 @@ Deleting a user sets their announcements' author to NULL and removes their read
 marks; without these indexes each deletion scanned both tables.
 
 Revision ID: a4c1e7f09b3d
-Revises: 6836fb680a3d
+Revises: 19d12c793e7d
 Create Date: 2026-11-26 15:15:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4c1e7f09b3d'
-down_revision = '6836fb680a3d'
+down_revision = '19d12c793e7d'
 branch_labels = None
 depends_on = None
 
