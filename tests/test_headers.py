@@ -78,7 +78,7 @@ def test_every_page_carries_the_headers_and_no_inline_script(app, auth, client):
         assert_secure(response, path)
         if response.mimetype == "text/html":
             assert inline_scripts(response.get_data(as_text=True)) == [], path
-    assert 'data-confirm="Delete this workout?"' in client.get("/workouts/").get_data(
+    assert 'data-confirm="Delete the workout' in client.get("/workouts/").get_data(
         as_text=True)
     for response in (client.post("/workouts/new"), client.post("/goals/1/delete"),
                      app.test_client().get("/auth/login"), app.test_client().get("/")):
