@@ -31,7 +31,12 @@ def register_extensions(app: Flask) -> None:
     from fitness_app import database
     from fitness_app.models import User
     from fitness_app.realtime import presence, queue, transport
-    from fitness_app.services import goals, notifications
+    from fitness_app.services import goals, replay
+
+    # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
+    # collected by then to each new server; a later import would register them
+    # on the first app's server only.
+    from fitness_app.sockets import events  # noqa: F401 - registers the socket handlers
 
     database.init_app(app)
     db.init_app(app)
@@ -47,22 +52,24 @@ def register_extensions(app: Flask) -> None:
         async_mode=app.config["ASYNC_MODE"],
         # Redis pub/sub when REDIS_URL is set (the message queue of the deployment
         # guide, on the SOCKETIO_CHANNEL channel), in memory otherwise.
-        client_manager=queue.client_manager(app),
+        client_manager=queue.client_manager(app, replay.resend_since),
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         manage_session=True,
+        # Each connection's events run one at a time on its own reader, not as
+        # a task per event: a flood then waits in its own buffers, and the
+        # per-connection token bucket (sockets/limits.py) refuses the excess.
+        async_handlers=False,
     )
     transport.init_app(app)
     presence.init_app(app)
-    notifications.init_app(app)
     goals.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from fitness_app import admin, auth, errors, goals, main, notifications, workouts
-    from fitness_app.realtime import events  # noqa: F401 - registers the socket handlers
 
     for module in (auth, workouts, goals, notifications, admin, main, errors):
         app.register_blueprint(module.bp)
@@ -71,7 +78,8 @@ def register_blueprints(app: Flask) -> None:
     def inject_unread() -> dict[str, Any]:
         from flask_login import current_user
 
-        from fitness_app.services.notifications import latest_id, unread_count
+        from fitness_app.services.inbox import latest_id
+        from fitness_app.services.unread_counts import unread_count
 
         if not current_user.is_authenticated:
             return {}

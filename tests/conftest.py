@@ -17,7 +17,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from fitness_app import create_app
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.realtime.events import stop_presence_loop
+from fitness_app.realtime.presence_feed import stop_presence_loop
 from tests.databases import DATABASE_PARAMS, database_url
 
 

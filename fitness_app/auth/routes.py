@@ -20,7 +20,7 @@ from fitness_app.auth import bp
 from fitness_app.auth.forms import LoginForm, RegisterForm
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.realtime.events import disconnect_login
+from fitness_app.realtime.push import disconnect_login
 
 
 def safe_next(target: str | None) -> str:

@@ -8,7 +8,10 @@ from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
 from fitness_app.notifications import bp
-from fitness_app.services import notifications as service
+from fitness_app.services import inbox as service
+from fitness_app.services import read_marks
+from fitness_app.services.notification_payload import serialize
+from fitness_app.services.unread_counts import unread_among, unread_count
 
 
 @bp.route("/notifications/")
@@ -19,14 +22,14 @@ def inbox() -> str:
     pagination = db.paginate(
         service.inbox_query(current_user), page=page, per_page=per_page, error_out=False
     )
-    unread = service.unread_among(current_user, (n.id for n in pagination.items))
+    unread = unread_among(current_user, (n.id for n in pagination.items))
     return render_template("notifications/inbox.html", pagination=pagination, unread=unread)
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @login_required
 def mark_read(notification_id: int) -> Response | tuple[str, int]:
-    if not service.mark_read(current_user, notification_id):
+    if not read_marks.mark_read(current_user, notification_id):
         return render_template("errors/404.html"), 404
     return redirect(url_for("notifications.inbox", page=request.args.get("page", 1, type=int)))
 
@@ -34,7 +37,7 @@ def mark_read(notification_id: int) -> Response | tuple[str, int]:
 @bp.route("/notifications/read-all", methods=["POST"])
 @login_required
 def read_all() -> Response:
-    service.mark_all_read(current_user)
+    read_marks.mark_all_read(current_user)
     return redirect(url_for("notifications.inbox"))
 
 
@@ -47,6 +50,6 @@ def api_notifications() -> Response | tuple[Response, int]:
         return jsonify(error="after must be a non-negative integer"), 400
     rows = service.list_after(current_user, int(after), current_app.config["REPLAY_LIMIT"])
     return jsonify(
-        notifications=[service.serialize(n) for n in rows],
-        unread=service.unread_count(current_user.id),
+        notifications=[serialize(n) for n in rows],
+        unread=unread_count(current_user.id),
     )

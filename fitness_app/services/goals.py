@@ -16,6 +16,7 @@ from flask import Flask
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, Goal, Workout
 from fitness_app.services import goal_rules, notifications
+from fitness_app.services.delivery import delivery
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
 from fitness_app.signals import workout_changed, workout_completed
 
@@ -81,14 +82,14 @@ def create_goal(user_id: int, kind: str, target: float, period: str) -> Goal:
         target=target,
         period="all_time" if kind == "streak_days" else period,
     )
-    db.session.add(goal)
-    db.session.flush()
-    today = date.today()
-    evaluate(user_id, today, [goal])
-    if kind == "streak_days":
-        # A streak that ended yesterday is still alive today.
-        evaluate(user_id, today - timedelta(days=1), [goal])
-    db.session.commit()
+    with delivery():
+        db.session.add(goal)
+        db.session.flush()
+        today = date.today()
+        evaluate(user_id, today, [goal])
+        if kind == "streak_days":
+            # A streak that ended yesterday is still alive today.
+            evaluate(user_id, today - timedelta(days=1), [goal])
     return goal
 
 
