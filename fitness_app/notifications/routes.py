@@ -6,7 +6,6 @@ from flask import current_app, jsonify, redirect, render_template, request, url_
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from fitness_app.extensions import db
 from fitness_app.notifications import bp
 from fitness_app.services import inbox as service
 from fitness_app.services import read_marks
@@ -19,9 +18,7 @@ from fitness_app.services.unread_counts import unread_among, unread_count
 def inbox() -> str:
     page = request.args.get("page", 1, type=int)
     per_page = current_app.config["NOTIFICATIONS_PER_PAGE"]
-    pagination = db.paginate(
-        service.inbox_query(current_user), page=page, per_page=per_page, error_out=False
-    )
+    pagination = service.inbox_page(current_user, page, per_page)
     unread = unread_among(current_user, (n.id for n in pagination.items))
     return render_template("notifications/inbox.html", pagination=pagination, unread=unread)
 

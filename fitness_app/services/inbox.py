@@ -8,7 +8,7 @@ the data.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -26,21 +26,96 @@ def visible_to(user: User) -> sa.ColumnElement[bool]:
     )
 
 
-def list_after(user: User, after: int, limit: int) -> list[Notification]:
-    """The user's notifications with an id above `after`, oldest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Notification)
-            .where(visible_to(user), Notification.id > after)
-            .order_by(Notification.id)
-            .limit(limit)
-        )
+def _arms(user: User) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """The two index ranges a user's rows live in: their own, and announcements."""
+    return (
+        Notification.user_id == user.id,
+        sa.and_(
+            Notification.user_id.is_(None), Notification.id > user.announcements_after_id
+        ),
     )
 
 
-def inbox_query(user: User) -> sa.Select[Any]:
-    """Everything the user may see, newest first."""
-    return sa.select(Notification).where(visible_to(user)).order_by(Notification.id.desc())
+def _merged(user: User, condition: sa.ColumnElement[bool], newest_first: bool,
+            limit: int, offset: int = 0) -> list[Notification]:
+    """Rows from both ranges, each read in id order and cut at `offset + limit`.
+
+    An OR of the two would make the database collect every visible row and
+    sort them before LIMIT; two ordered, limited scans stop early.
+    """
+    order = Notification.id.desc() if newest_first else Notification.id
+    arms = [
+        sa.select(Notification.id).where(arm, condition).order_by(order).limit(offset + limit)
+        for arm in _arms(user)
+    ]
+    found = sorted(
+        (i for arm in arms for i in db.session.scalars(arm)), reverse=newest_first
+    )[offset : offset + limit]
+    if not found:
+        return []
+    rows = {n.id: n for n in db.session.scalars(sa.select(Notification).where(
+        Notification.id.in_(found)))}
+    return [rows[i] for i in found]
+
+
+def list_after(user: User, after: int, limit: int) -> list[Notification]:
+    """The user's notifications with an id above `after`, oldest first."""
+    return _merged(user, Notification.id > after, newest_first=False, limit=limit)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One inbox page, with the names the template's pagination links use."""
+
+    items: list[Notification]
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def inbox_page(user: User, page: int, per_page: int) -> Page:
+    """Everything the user may see, newest first, one page of it.
+
+    The total counts the user's own rows through the `(user_id, id)` index and
+    takes the announcements from their sequence numbers.
+    """
+    own = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.user_id == user.id)
+    ) or 0
+    total = own + visible_announcements(user)
+    pages = max(1, -(-total // per_page))
+    page = max(1, page)
+    items = _merged(user, sa.true(), newest_first=True, limit=per_page,
+                    offset=(page - 1) * per_page)
+    return Page(items=items, page=page, pages=pages)
+
+
+def visible_announcements(user: User) -> int:
+    """How many announcements the user may see: two sequence numbers, two index lookups."""
+    newest = db.session.scalar(sa.select(sa.func.max(Notification.announcement_seq))) or 0
+    before = db.session.scalar(
+        sa.select(Notification.announcement_seq)
+        .where(Notification.user_id.is_(None), Notification.id <= user.announcements_after_id)
+        .order_by(Notification.id.desc())
+        .limit(1)
+    ) or 0
+    return newest - before
 
 
 def latest_id(user: User) -> int:
