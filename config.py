@@ -82,8 +82,9 @@ class Config:
     NOTIFICATIONS_PER_PAGE = 30
     REPLAY_LIMIT = 100
     # Client → server Socket.IO events, per connection (docs/interface.md): a
-    # token bucket refilled at RATE per second holding up to BURST, and a
-    # connection whose events are refused this many times in a row is closed.
+    # token bucket refilled at RATE per second holding up to BURST; refused
+    # events count as strikes that drain at RATE, and a connection with this
+    # many strikes is closed at the next refusal.
     SOCKET_EVENT_RATE = float(os.environ.get("SOCKET_EVENT_RATE", "10"))
     SOCKET_EVENT_BURST = int(os.environ.get("SOCKET_EVENT_BURST", "60"))
     SOCKET_FLOOD_DISCONNECT = int(os.environ.get("SOCKET_FLOOD_DISCONNECT", "100"))

@@ -194,7 +194,7 @@ def test_collector_pauses_overlap_without_resuming_early():
 
 @pytest.fixture
 def strict_app(database: str):
-    """A burst of 3 events, no refill to speak of, and a flood ends after 5 refusals."""
+    """A burst of 3 events, no refill to speak of, and a flood ends at its 6th refusal."""
     with built_app(database, SOCKET_EVENT_BURST=3, SOCKET_EVENT_RATE=0.001,
                    SOCKET_FLOOD_DISCONNECT=5) as app:
         yield app
@@ -211,7 +211,7 @@ def test_events_beyond_the_burst_are_refused_then_the_flood_is_disconnected(stri
     refused = socket.emit("mark_read", {"id": second}, callback=True)
     assert refused == {"ok": False, "error": "rate limited"}
     assert unread(ann) == 1  # the refused event did no work
-    for _ in range(3):
+    for _ in range(4):
         assert socket.emit("mark_read", {"id": second}, callback=True) == {
             "ok": False, "error": "rate limited"}
     assert socket.is_connected()

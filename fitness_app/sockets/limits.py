@@ -34,28 +34,35 @@ class Verdict(enum.Enum):
 
 @dataclass
 class Bucket:
-    """`tokens` refill at `rate` per second up to `burst`; each event takes one."""
+    """`tokens` refill at `rate` per second up to `burst`; each event takes one.
+
+    Refused events pile up as `strikes`, which drain at the same rate: a
+    client that overshoots for a moment recovers, while one that keeps
+    sending faster than the refill passes `disconnect_after` and is closed,
+    even if a token trickles in now and then.
+    """
 
     rate: float
     burst: int
     disconnect_after: int
     tokens: float = field(init=False)
+    strikes: float = 0.0
     stamp: float = field(default_factory=time.monotonic)
-    refused_in_a_row: int = 0
 
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
     def take(self) -> Verdict:
         now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        refill = (now - self.stamp) * self.rate
         self.stamp = now
+        self.tokens = min(self.burst, self.tokens + refill)
+        self.strikes = max(0.0, self.strikes - refill)
         if self.tokens >= 1:
             self.tokens -= 1
-            self.refused_in_a_row = 0
             return Verdict.ALLOW
-        self.refused_in_a_row += 1
-        if self.refused_in_a_row >= self.disconnect_after:
+        self.strikes += 1
+        if self.strikes > self.disconnect_after:
             return Verdict.DISCONNECT
         return Verdict.REFUSE
 
