@@ -7,6 +7,7 @@ written in the same transaction.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,17 @@ from fitness_app.extensions import db
 from fitness_app.models import Notification, User
 from fitness_app.services.delivery import current, delivery
 from fitness_app.services.sql import lock_everyone, lock_user
+
+
+@functools.cache
+def _one_more_unread() -> sa.Update:
+    """Built once per process, like the count query: this runs on every notification."""
+    users = User.__table__
+    return (
+        sa.update(users)
+        .where(users.c.id == sa.bindparam("user_id"))
+        .values(unread_count=users.c.unread_count + 1)
+    )
 
 
 def notify(
@@ -38,12 +50,7 @@ def notify(
         )
     else:
         lock_user(user_id)
-        db.session.execute(
-            sa.update(User)
-            .where(User.id == user_id)
-            .values(unread_count=User.unread_count + 1)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_one_more_unread(), {"user_id": user_id})
     db.session.add(notification)
     unit.add(notification)
     return notification
