@@ -17,6 +17,7 @@ stopped on the way out, so a run always ends by itself.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -278,6 +279,10 @@ class Redis:
 # --- databases -------------------------------------------------------------------
 
 
+# One counter for every SqliteStore of a run, so no two measurements share a file.
+_SQLITE_FILES = itertools.count(1)
+
+
 class SqliteStore:
     """A fresh SQLite file per measurement, as `make run` uses by default."""
 
@@ -285,12 +290,10 @@ class SqliteStore:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self._count = 0
 
     @contextmanager
     def database(self) -> Iterator[str]:
-        self._count += 1
-        yield f"sqlite:///{self.workdir / f'bench{self._count}.db'}"
+        yield f"sqlite:///{self.workdir / f'bench{next(_SQLITE_FILES)}.db'}"
 
 
 class PostgresStore:
