@@ -113,6 +113,19 @@ def disconnect(sids: Iterable[str]) -> None:
         socketio.server.disconnect(sid, namespace="/")
 
 
+def close_connection(sid: str) -> None:
+    """Close a socket of this worker down to its transport, dropping what it still sends.
+
+    A namespace disconnect alone leaves the Engine.IO connection open, and
+    every packet still buffered on it would be read, decoded and refused one
+    by one; closing the transport discards them.
+    """
+    eio_sid = socketio.server.manager.eio_sid_from_sid(sid, "/")
+    socketio.server.disconnect(sid, namespace="/")
+    if eio_sid is not None:
+        socketio.server.eio.disconnect(eio_sid)
+
+
 def disconnect_login(login_id: str) -> None:
     """Close every socket opened under one login session, in any worker.
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, request
-from flask_socketio import disconnect
 
 from fitness_app.extensions import socketio
+from fitness_app.realtime import push
 
 RATE_LIMITED = {"ok": False, "error": "rate limited"}
 
@@ -103,7 +103,7 @@ def limited(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, A
                 return handler(*args)
             if verdict is Verdict.DISCONNECT:
                 current_app.logger.warning("socket %s closed for flooding", request.sid)
-                disconnect()
+                push.close_connection(request.sid)
             return RATE_LIMITED
         finally:
             socketio.sleep(0)
