@@ -38,8 +38,8 @@ def register_extensions(app: Flask) -> None:
     # on the first app's server only.
     from fitness_app.sockets import events  # noqa: F401 - registers the socket handlers
 
-    database.init_app(app)
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
