@@ -20,20 +20,21 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-## make run: install, upgrade the schema, serve on http://$(HOST):$(PORT)
+## make run: install, upgrade the schema, serve on http://$(HOST):$(PORT) (app.py; eventlet
+## unless ASYNC_MODE=gevent); it prints the address once it accepts connections
 run: $(VENV)/.runtime
-	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app fitness_app db upgrade
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python app.py
 
 ## make cluster: WORKERS gunicorn workers behind nginx on http://127.0.0.1:$(PORT), for local
 ## trials of the production layout (deploy/); needs DATABASE_URL (PostgreSQL) and REDIS_URL
 cluster: $(VENV)/.runtime
-	$(BIN)/python deploy/cluster.py --workers $(WORKERS) --port $(PORT)
+	$(BIN)/python -m deploy.cluster --workers $(WORKERS) --port $(PORT)
 
 ## make bench: the standard performance set, each app figure beside the bare server's
 ## (docs/performance.md, under 10 minutes); BENCH_ARGS="--help" lists the bigger runs
 bench: $(VENV)/.dev bench/node_modules/.package-lock.json
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund --silent

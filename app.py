@@ -1,54 +1,90 @@
-"""Entry point for `make run`: patch the standard library first, then serve.
+"""The one entry point that serves fitness_app: patch first, then build the app.
 
-Monkey-patching happens here and only here, before anything else is imported,
-so `fitness_app` itself never depends on eventlet. ASYNC_MODE=gevent switches
-to the documented alternative; ASYNC_MODE=threading needs no patching.
+Every server starts here: `make run` runs this file, gunicorn loads `app:app`
+(deploy/gunicorn.conf.py) and `make bench` starts it like `make run`. Nothing
+is guessed: ASYNC_MODE names the server mode (eventlet by default, gevent the
+maintained alternative, threading for debugging), the standard library is
+patched for it before anything else is imported, and the mode is handed to
+the factory as an argument. `fitness_app` itself never imports eventlet or
+gevent, and the `flask` command builds the app from the same factory without
+patching, in threading mode (`flask --app fitness_app ...`).
 """
 
-import gc
 import os
-import sys
 
-# The `flask` command imports Flask before this file, too late to patch safely;
-# its commands do not serve, so they run unpatched in threading mode.
-SERVING = "flask" not in sys.modules
-ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet") if SERVING else "threading"
-os.environ["ASYNC_MODE"] = ASYNC_MODE
+ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
 if ASYNC_MODE == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()
-    # psycopg 3 notices gevent's patching but not eventlet's: left alone, its C
-    # wait would freeze every connection of the worker while a PostgreSQL
-    # query runs. With wait_select it waits through the patched select().
-    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 elif ASYNC_MODE == "gevent":
     from gevent import monkey
 
+    # gunicorn's gevent worker has patched already; patching again is a no-op.
     monkey.patch_all()
+elif ASYNC_MODE != "threading":
+    raise SystemExit(f"ASYNC_MODE must be eventlet, gevent or threading, not {ASYNC_MODE!r}")
 
-if SERVING:
-    # A full collection walks every object: about 1 s with 10,000 sockets held,
-    # a pause every client feels. With the default 700-object young generation,
-    # each broadcast promoted enough in-flight packets to set one off every
-    # third round (bench/run.py). A young generation of 100,000 lets them die
-    # young; the rarer young collections cost no measurable latency.
-    gc.set_threshold(100_000, 10, 10)
+import gc  # noqa: E402
+import socket  # noqa: E402
+import sys  # noqa: E402
 
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
+from fitness_app.services import passwords  # noqa: E402
 
-app = create_app(os.environ.get("FLASK_CONFIG", "development"))
+# A full collection walks every object: about 1 s with 10,000 sockets held, a
+# pause every client feels. With the default 700-object young generation, each
+# broadcast promoted enough in-flight packets to set one off every third round
+# (bench/run.py). A young generation of 100,000 lets them die young; the rarer
+# young collections cost no measurable latency.
+gc.set_threshold(100_000, 10, 10)
 
-if __name__ == "__main__":
+app = create_app(overrides={"ASYNC_MODE": ASYNC_MODE})
+
+# Password hashing runs in real OS threads; each mode has its own pool, and
+# only this file may name eventlet or gevent (fitness_app/services/passwords.py).
+if ASYNC_MODE == "eventlet":
+    from eventlet import tpool
+
+    passwords.use_thread_pool(tpool.execute)
+elif ASYNC_MODE == "gevent":
+    from gevent import get_hub
+
+    passwords.use_thread_pool(lambda work, *args: get_hub().threadpool.apply(work, args))
+
+
+def _say_when_ready(host: str, port: int) -> None:
+    """Print the address once the server accepts connections: the last line `make run` shows."""
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            break
+        except OSError:
+            socketio.sleep(0.05)
+    note = ""
+    if ASYNC_MODE == "eventlet":
+        note = (" eventlet's deprecation warning above is known: it is still the default here,"
+                " and ASYNC_MODE=gevent runs the maintained alternative (docs/deployment.md).")
+    print(f"fitness_app ({ASYNC_MODE}) is ready on http://{host}:{port}/ - Ctrl-C stops it.{note}",
+          file=sys.stderr, flush=True)
+
+
+def serve() -> None:
+    """Serve with the mode's own WSGI server, as `make run` does."""
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
     options = {}
     if ASYNC_MODE == "eventlet":
         # eventlet's WSGI server holds 1024 connections unless told otherwise.
         options["max_size"] = int(os.environ.get("MAX_CONNECTIONS", "20000"))
-    socketio.run(
-        app,
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "5000")),
-        log_output=os.environ.get("ACCESS_LOG", "0") == "1",
-        **options,
-    )
+    if ASYNC_MODE == "threading":
+        # Werkzeug's development server: the only server threading mode has.
+        options["allow_unsafe_werkzeug"] = True
+    socketio.start_background_task(_say_when_ready, host, port)
+    socketio.run(app, host=host, port=port,
+                 log_output=os.environ.get("ACCESS_LOG", "0") == "1", **options)
+
+
+if __name__ == "__main__":
+    serve()

@@ -26,7 +26,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
+
+from deploy.processes import RedisServer, free_port, stop_group, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,13 +59,6 @@ KINDS = ("bare", "app")
 def log(message: str) -> None:
     """Progress on stderr, so stdout holds only the figures."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    """A port nothing listens on now, so runs never collide with each other or `make run`."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def raise_fd_limit(needed: int) -> int:
@@ -93,15 +87,6 @@ def proc_rss_bytes(pid: int) -> int:
     return 0
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `check`; raise after `timeout` seconds, so no start-up waits forever."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
 # --- processes -----------------------------------------------------------------
 
 
@@ -113,6 +98,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.script = "app.py" if kind == "app" else "bench/bare.py"
+        # --modes: the app in gevent mode runs as deploy/ serves it, under gunicorn.
+        self.gunicorn = kind == "app" and env.get("ASYNC_MODE") == "gevent"
         self.log_path = workdir / f"{name}.log"
         self.probe_path = workdir / f"{name}.lag"
         inherited = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
@@ -129,8 +116,12 @@ class Server:
 
     def start(self) -> None:
         with open(self.log_path, "ab") as out:
+            # The loop-lag probe wraps the scripts; gunicorn's worker runs without it.
+            command = ([str(VENV_BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py",
+                        "-b", f"127.0.0.1:{self.port}"] if self.gunicorn
+                       else [str(VENV_BIN / "python"), "bench/probed.py", self.script])
             self.process = subprocess.Popen(
-                [str(VENV_BIN / "python"), "bench/probed.py", self.script],
+                command,
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
@@ -150,6 +141,8 @@ class Server:
 
     def lag(self, start: float, end: float) -> dict[str, Any]:
         """The loop-lag probe's samples taken between two `time.monotonic()` moments."""
+        if self.gunicorn:
+            return {"n": 0, "p99": None, "max": None}
         wait_until(lambda: self._probed_until() >= end, 5, "the probe's samples")
         lags = sorted(float(lag) for at, lag in self._samples() if start <= float(at) <= end)
         if not lags:
@@ -168,6 +161,10 @@ class Server:
 
     @property
     def pid(self) -> int:
+        """The serving process: under gunicorn its one worker, not the master."""
+        if self.gunicorn:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            return int(children.read_text().split()[0])
         return self.process.pid
 
     def cpu_seconds(self) -> float:
@@ -177,14 +174,7 @@ class Server:
         return proc_rss_bytes(self.pid)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, signal.SIGTERM)
 
 
 class LoadClient:
@@ -239,40 +229,6 @@ class LoadClient:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-class Redis:
-    """A private redis-server on a free port, so no other process shares its channels."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        with open(workdir / "redis.log", "ab") as out:
-            self.process = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                 "--appendonly", "no", "--dir", str(workdir)],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        wait_until(self._ready, 15, "redis-server")
-
-    def _ready(self) -> bool:
-        with suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-        return False
-
-    def flush(self) -> None:
-        with socket.create_connection(("127.0.0.1", self.port), 2) as sock:
-            sock.sendall(b"FLUSHALL\r\n")
-            sock.recv(16)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
             self.process.wait()
 
 
@@ -333,7 +289,7 @@ def prepare_app_database(url: str, env: dict[str, str], n: int,
     unread), or just now with `joined_now`.
     """
     subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "app", "db", "upgrade"],
+        [str(VENV_BIN / "flask"), "--app", "fitness_app", "db", "upgrade"],
         cwd=ROOT, env={**env, "DATABASE_URL": url}, check=True, capture_output=True, timeout=120,
     )
     password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
@@ -382,7 +338,7 @@ def measure(
     steps: list[int],
     transports: list[str],
     store: SqliteStore | PostgresStore,
-    redis: Redis | None,
+    redis: RedisServer | None,
     args: argparse.Namespace,
     broadcast_rounds: int,
     throughput_seconds: float,
@@ -399,7 +355,7 @@ def measure(
     secret = secrets.token_hex(32)
     with _database(kind, store) as db_url:
         env = {"SECRET_KEY": secret, "INSTANCE_PATH": str(workdir / f"instance-{label}-{kind}"),
-               "MAX_CONNECTIONS": str(args.max_connections)}
+               "MAX_CONNECTIONS": str(args.max_connections), "ASYNC_MODE": args.mode}
         if db_url:
             env["DATABASE_URL"] = db_url
         if redis:
@@ -852,16 +808,17 @@ def report(results: dict[str, Any]) -> None:
           f"{_fmt_load(results['loadavgEnd'])}")
     print("ratio = app's performance as a fraction of the bare server's (higher is better; "
           "latency, RSS and time ratios are bare/app)")
+    mode = results.get("mode", "eventlet")
     if "single" in results:
         steps = results["single"]["steps"]
-        print_table("one eventlet worker, WebSocket", figures(results["single"], steps), True)
+        print_table(f"one {mode} worker, WebSocket", figures(results["single"], steps), True)
     if "polling" in results:
         steps = results["polling"]["steps"]
-        print_table("one eventlet worker, long-polling only",
+        print_table(f"one {mode} worker, long-polling only",
                     figures(results["polling"], steps), False)
     if "cluster" in results:
         for workers, pair in sorted(results["cluster"]["runs"].items()):
-            print_table(f"{workers} eventlet worker(s), Redis, {results['cluster']['database']}",
+            print_table(f"{workers} {mode} worker(s), Redis, {results['cluster']['database']}",
                         figures(pair, pair["steps"]), False)
         scaling = results["cluster"].get("scaling")
         if scaling:
@@ -1018,12 +975,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="write py-spy samples (collapsed stacks) of the idle, broadcast "
                         "and throughput phases into this folder")
     p.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
+    p.add_argument("--modes", default="eventlet",
+                   help="server modes, each measured in turn: eventlet (app.py, as `make run`), "
+                        "gevent (gunicorn with deploy/gunicorn.conf.py, as deploy/ serves it)")
     return p.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    """Run the chosen phases, keep the raw figures if asked, and always clean up."""
+    """Run the whole set once per server mode (--modes), one report each, in turn."""
     args = parse_args(argv)
+    for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        args.mode = mode
+        if "," in args.modes:
+            print(f"\n# mode: {mode}\n", flush=True)
+        run_set(args, argv)
+    return 0
+
+
+def run_set(args: argparse.Namespace, argv: list[str]) -> None:
+    """Run the chosen phases, keep the raw figures if asked, and always clean up."""
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     kinds = [k for k in KINDS if k in args.kinds.split(",")]
     raise_fd_limit(max(args.sockets, args.polling, args.cluster_sockets) + 1000)
@@ -1033,6 +1003,7 @@ def main(argv: list[str]) -> int:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["bench/run.py", *argv]),
+        "mode": args.mode,
         "machine": machine(),
     }
     started = time.monotonic()
@@ -1076,14 +1047,15 @@ def main(argv: list[str]) -> int:
         results["loadavgEnd"] = os.getloadavg()
         results["seconds"] = round(time.monotonic() - started)
         if args.json:
-            args.json.write_text(json.dumps(results, indent=2))
+            out = args.json if "," not in args.modes else args.json.with_suffix(
+                f".{args.mode}{args.json.suffix}")
+            out.write_text(json.dumps(results, indent=2))
         if args.keep:
             log(f"work folder kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     report(results)
     print(f"\n(finished in {results['seconds']} s)")
-    return 0
 
 
 def cluster(workdir: Path, args: argparse.Namespace, kinds: list[str]) -> dict[str, Any]:
@@ -1091,7 +1063,7 @@ def cluster(workdir: Path, args: argparse.Namespace, kinds: list[str]) -> dict[s
     store = (PostgresStore(args.pg_url) if args.cluster_db == "postgresql"
              else SqliteStore(workdir))
     out: dict[str, Any] = {"database": store.name, "runs": {}}
-    redis = Redis(workdir)
+    redis = RedisServer(workdir).start()
     try:
         for workers in sorted({int(w) for w in args.cluster_workers.split(",")}):
             pair: dict[str, Any] = {"steps": [args.cluster_sockets]}

@@ -1,7 +1,7 @@
 """Several fitness_app workers behind nginx on loopback: the production layout, to try out.
 
     make cluster                     # 2 workers, nginx on http://127.0.0.1:5000
-    .venv/bin/python deploy/cluster.py --workers 3 --port 8080
+    .venv/bin/python -m deploy.cluster --workers 3 --port 8080
 
 Needs DATABASE_URL (PostgreSQL) and REDIS_URL in the environment. Brings the
 schema up to date, starts one gunicorn per port with deploy/gunicorn.conf.py,
@@ -14,17 +14,15 @@ ports. Every file they write (nginx config, pids, logs, temp files) lands in
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+
+from deploy.processes import http_ok, stop_group, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_TEMPLATE = ROOT / "deploy" / "nginx" / "fitness_app.conf"
@@ -98,50 +96,6 @@ http {{
 """
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition` every 50 ms; raise after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _stop(process: subprocess.Popen[bytes] | None, first_signal: int) -> None:
-    """Signal the whole process group, then SIGKILL whatever is left after 10 s.
-
-    The group, not the process: a gunicorn eventlet worker whose master died
-    keeps serving on the master's socket.
-    """
-    if process is None:
-        return
-
-    def group_gone() -> bool:
-        process.poll()  # reap the leader, or it would count as a member
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, first_signal)
-    try:
-        wait_for(group_gone, 10, f"process group {process.pid} to exit")
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
 class Cluster:
     """gunicorn workers on `worker_ports` and nginx on `port`, all on 127.0.0.1."""
 
@@ -169,7 +123,7 @@ class Cluster:
     def migrate(self) -> None:
         """`flask db upgrade`, which also creates the shared secret key if none is set."""
         result = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+            [sys.executable, "-m", "flask", "--app", "fitness_app", "db", "upgrade"],
             cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120,
         )
         if result.returncode != 0:
@@ -203,13 +157,13 @@ class Cluster:
             if process.poll() is not None:
                 tail = self.worker_log(index).read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"worker on port {self.worker_ports[index]} exited:\n{tail}")
-            return _answers(f"{self.worker_url(index)}/healthz")
+            return http_ok(f"{self.worker_url(index)}/healthz")
 
-        wait_for(healthy, 60, f"{self.worker_url(index)}/healthz")
+        wait_until(healthy, 60, f"{self.worker_url(index)}/healthz")
 
     def kill_worker(self, index: int) -> None:
         """SIGKILL: the worker vanishes without a goodbye, as in a crash."""
-        _stop(self.workers[index], signal.SIGKILL)
+        stop_group(self.workers[index], signal.SIGKILL)
 
     def start_nginx(self) -> None:
         site = self.run_dir / "fitness_app.conf"
@@ -233,15 +187,15 @@ class Cluster:
         def healthy() -> bool:
             if self.nginx_process.poll() is not None:
                 raise RuntimeError(f"nginx exited:\n{error_log.read_text()[-3000:]}")
-            return _answers(f"{self.url}/healthz")
+            return http_ok(f"{self.url}/healthz")
 
-        wait_for(healthy, 30, f"{self.url}/healthz")
+        wait_until(healthy, 30, f"{self.url}/healthz")
 
     def stop(self) -> None:
         """nginx first, then the workers (SIGINT: gunicorn's quick shutdown)."""
-        _stop(self.nginx_process, signal.SIGTERM)
+        stop_group(self.nginx_process, signal.SIGTERM)
         for process in self.workers:
-            _stop(process, signal.SIGINT)
+            stop_group(process, signal.SIGINT)
 
     def __enter__(self) -> Cluster:
         return self

@@ -2,36 +2,77 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from config import BASE_DIR, CONFIGS, INSTANCE_DIR
+from config import BASE_DIR, CONFIGS, INSTANCE_DIR, instance_secret_key
 from fitness_app.extensions import csrf, db, login_manager, migrate, socketio
 
 
-def create_app(config_name: str = "development", overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app. Tests pass `overrides` to point it at their own database."""
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app, for every server (app.py), the `flask` command and the tests.
+
+    `config_name` defaults to FLASK_CONFIG, else "development". app.py passes
+    the server mode it patched for in `overrides`; tests point it at their own
+    database there.
+    """
     app = Flask(
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder="../templates",
         static_folder="../static",
     )
-    app.config.from_object(CONFIGS[config_name])
+    app.config.from_object(CONFIGS[config_name or os.environ.get("FLASK_CONFIG", "development")])
     if overrides:
         app.config.update(overrides)
+    prepare_instance(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    register_middleware(app)
     return app
 
 
+def prepare_instance(app: Flask) -> None:
+    """Create what the instance folder must hold: the SQLite folder and a secret key.
+
+    Here and not in config.py, so that importing the code writes nothing.
+    """
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        if app.config.get("REQUIRE_SECRET_KEY"):
+            raise RuntimeError(
+                "SECRET_KEY must be set in production: every worker signs and checks "
+                "sessions with it (docs/deployment.md)"
+            )
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+
+
+def register_middleware(app: Flask) -> None:
+    """WSGI middleware, innermost first: each line wraps everything above it.
+
+    socketio.init_app (in register_extensions) has already wrapped the Flask
+    app in Socket.IO's middleware, which answers /socket.io/ itself. The
+    compression filter must wrap that one, or the WebSocket handshake never
+    reaches it.
+    """
+    from fitness_app import proxies
+    from fitness_app.realtime import transport
+
+    app.wsgi_app = transport.WithoutCompressionOffer(app.wsgi_app)
+    # Outermost, so Socket.IO's origin check, the limits and the URLs all see
+    # the client's address and scheme rather than nginx's.
+    proxies.init_app(app)
+
+
 def register_extensions(app: Flask) -> None:
-    from fitness_app import database
-    from fitness_app.models import User
-    from fitness_app.realtime import presence, queue, transport
-    from fitness_app.services import goals, replay
+    from fitness_app import database, forms, headers, limits, urls
+    from fitness_app.realtime import presence, queue
+    from fitness_app.services import goals, logins, passwords, replay
 
     # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
     # collected by then to each new server; a later import would register them
@@ -46,7 +87,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
-    login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
+    logins.init_app(app)
+    passwords.init_app(app)
+    forms.init_app(app)
+    headers.init_app(app)
+    # Before any blueprint adds a rule: `<int:…>` must already be the bounded one.
+    urls.init_app(app)
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
@@ -63,7 +109,7 @@ def register_extensions(app: Flask) -> None:
         # per-connection token bucket (sockets/limits.py) refuses the excess.
         async_handlers=False,
     )
-    transport.init_app(app)
+    limits.init_app(app)
     presence.init_app(app)
     goals.init_app(app)
 

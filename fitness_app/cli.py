@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.realtime import push
-from fitness_app.services import badges, goals, notifications, workouts
+from fitness_app.services import badges, goals, notifications, passwords, workouts
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -36,8 +36,8 @@ def create_admin(email: str, username: str, password: str) -> None:
         raise click.BadParameter("use at least 8 characters", param_hint="--password")
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise click.BadParameter(f"username {username!r} is taken", param_hint="--username")
-    user = User(username=username, email=email, is_admin=True)
-    user.set_password(password)
+    user = User(username=username, email=email, is_admin=True,
+                password_hash=passwords.hash_password(password))
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created admin {username} <{email}>.")
@@ -52,7 +52,7 @@ def announce(text: str) -> None:
     if not 1 <= len(text) <= 500:
         raise click.BadParameter("an announcement has 1 to 500 characters", param_hint="TEXT")
     url = current_app.config.get("REDIS_URL")
-    if url and _redis_answers(url):
+    if url and _redis_answers(url, current_app.config["SOCKETIO_CHANNEL"]):
         with push.through_message_queue(url, current_app.config["SOCKETIO_CHANNEL"]):
             notification = notifications.announce(None, text)
             badges.refresh_online()
@@ -73,13 +73,15 @@ def announce(text: str) -> None:
         )
 
 
-def _redis_answers(url: str) -> bool:
+def _redis_answers(url: str, channel: str) -> bool:
     """Whether the message queue is up; its publish would fail silently otherwise."""
     import redis
 
+    from fitness_app.realtime.redis_client import connect
+
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
-    except redis.RedisError:
+        return bool(connect(url, channel, socket_connect_timeout=2, socket_timeout=2).ping())
+    except (redis.RedisError, OSError):
         return False
 
 
@@ -89,8 +91,8 @@ def seed_demo() -> None:
     """Create a demo user with a week of workouts and two goals; print the login."""
     user = db.session.scalar(sa.select(User).where(User.email == DEMO_EMAIL))
     if user is None:
-        user = User(username="demo", email=DEMO_EMAIL)
-        user.set_password(DEMO_PASSWORD)
+        user = User(username="demo", email=DEMO_EMAIL,
+                    password_hash=passwords.hash_password(DEMO_PASSWORD))
         db.session.add(user)
         db.session.commit()
         today = date.today()

@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from fitness_app.extensions import db
 
@@ -58,14 +57,46 @@ class User(UserMixin, db.Model):
         default=latest_notification_id, server_default="0"
     )
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+    # The login this object was loaded for (services/logins.py); not columns.
+    login_token = None
+    login_id = None
 
-    def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+    def get_id(self) -> str:
+        """What the session and remember-me cookies carry: the login's token, not the user id.
+
+        Ending the login on the server then ends every cookie that names it,
+        copies included.
+        """
+        if self.login_token is None:
+            raise RuntimeError("sign in through fitness_app.services.logins.begin")
+        return self.login_token
+
+    def __eq__(self, other: object) -> bool:
+        # UserMixin compares get_id(), which differs between two loads of one user.
+        return self is other or (
+            isinstance(other, User) and self.id is not None and self.id == other.id
+        )
+
+    __hash__ = UserMixin.__hash__
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class Login(db.Model):
+    """One signed-in browser. Its session and remember-me cookies carry the token
+    whose SHA-256 is stored here; deleting the row ends both, copies included."""
+
+    __tablename__ = "logins"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
 
 
 class Workout(db.Model):

@@ -1,7 +1,9 @@
-"""Fixtures in the style of Flask's tutorial: app, client, runner, auth.
+"""Fixtures in the style of Flask's tutorial: app, client, runner, auth, signed_in.
 
-Each test gets its own SQLite file, or its own PostgreSQL schema when
-TEST_DATABASE_URL points at a server (see `tests/databases.py`).
+Each test gets its own SQLite file, and its own PostgreSQL schema too (see
+`tests/databases.py`), unless it is marked `one_database`: tests of input
+validation only, which run on SQLite alone. A missing PostgreSQL fails the
+run under CI and is listed loudly elsewhere (`tests/services.py`).
 """
 
 from __future__ import annotations
@@ -14,16 +16,40 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from deploy.processes import RedisServer
 from fitness_app import create_app
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.realtime.presence_feed import stop_presence_loop
-from tests.databases import DATABASE_PARAMS, database_url
+from tests import services
+from tests.databases import DATABASE_PARAMS, PG_SKIP_REASON, database_url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run tests marked `one_database` on SQLite only: they check input handling, not SQL."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_postgresql = params is not None and params.params.get("database") == "postgresql"
+        (dropped if on_postgresql and item.get_closest_marker("one_database") else kept).append(
+            item
+        )
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say loudly which service-backed tests did not run, and why."""
+    for line in services.banner():
+        terminalreporter.write_line(line, yellow=True, bold=True)
 
 
 @pytest.fixture(params=DATABASE_PARAMS)
 def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A fresh, empty database URL: SQLite always, PostgreSQL where one answers."""
+    """A fresh, empty database URL: SQLite, and PostgreSQL (required under CI)."""
+    if request.param == "postgresql":
+        services.require("PostgreSQL", PG_SKIP_REASON)
     with database_url(request.param, tmp_path) as url:
         yield url
 
@@ -86,6 +112,37 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def signed_in(auth: AuthActions) -> AuthActions:
+    """`client` signed in as a freshly registered ann@example.com."""
+    auth.register()
+    return auth
+
+
+def signed_in_client(app: Flask, username: str, admin: bool = False) -> FlaskClient:
+    """A test client of its own, signed up as `username` (an admin if asked)."""
+    client = app.test_client()
+    AuthActions(client).register(username=username, email=f"{username}@example.com")
+    if admin:
+        make_admin(app, f"{username}@example.com")
+    return client
+
+
+@pytest.fixture
+def shared_redis() -> str:
+    """The machine's Redis (TEST_REDIS_URL); tests use channels of their own on it."""
+    services.require("Redis", services.shared_redis_reason())
+    return services.TEST_REDIS_URL
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    """A private redis-server, for tests that stop it or kill its clients."""
+    services.require("redis-server", services.redis_server_reason())
+    with RedisServer(tmp_path) as server:
+        yield server
 
 
 def log_workout(client: FlaskClient, **fields: object):

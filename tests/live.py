@@ -5,32 +5,17 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import time
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 
+# free_port and wait_until live in deploy/processes.py; tests import them from here too.
+from deploy.processes import free_port, stop_group, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(condition, timeout: float = 10.0, interval: float = 0.02, message: str = ""):
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message or condition}")
-        time.sleep(interval)
 
 
 class LiveServer:
@@ -87,13 +72,7 @@ class LiveServer:
         self.stop()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, signal.SIGTERM)
         self.log.close()
 
 
@@ -130,3 +109,22 @@ def post_form(session: requests.Session, base: str, page: str, action: str, data
 
 def cookie_header(session: requests.Session) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+def post_together(session: requests.Session, urls: list[str], token: str) -> list[int]:
+    """POST every URL at the same moment, each on a connection of its own; return the statuses.
+
+    Each request carries `session`'s cookies and the CSRF `token`: one user
+    racing against themselves, as double clicks and several devices do.
+    """
+    start = threading.Barrier(len(urls))
+
+    def post(url: str) -> int:
+        racer = requests.Session()
+        racer.cookies.update(session.cookies)
+        start.wait()
+        return racer.post(url, data={"csrf_token": token}, allow_redirects=False,
+                          timeout=30).status_code
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        return list(pool.map(post, urls))

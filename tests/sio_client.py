@@ -12,6 +12,11 @@ import socketio
 
 from tests.live import cookie_header
 
+# How long a test waits for an event before it fails. Waits end as soon as the
+# event arrives, so only a failing test pays it; it is long because a busy
+# machine (CI, or two cores shared with other work) can hold a delivery for seconds.
+DELIVERY_DEADLINE = 15.0
+
 
 class Listener:
     """One Socket.IO connection with the session cookie of a signed-in HTTP session.
@@ -54,7 +59,8 @@ class Listener:
             self.presence.append(payload)
             self._changed.notify_all()
 
-    def wait_for_presence(self, users: int, connections: int, timeout: float) -> None:
+    def wait_for_presence(self, users: int, connections: int,
+                          timeout: float = DELIVERY_DEADLINE) -> None:
         """Block until the latest `presence` event shows these figures."""
         expected = {"users": users, "connections": connections}
         with self._changed:
@@ -80,7 +86,7 @@ class Listener:
         if self.client.connected:
             self.client.disconnect()
 
-    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
+    def wait_for(self, count: int, timeout: float = DELIVERY_DEADLINE) -> list[dict[str, Any]]:
         """Block until `count` notifications arrived; fail after `timeout` seconds."""
         with self._changed:
             arrived = self._changed.wait_for(lambda: len(self.notifications) >= count, timeout)

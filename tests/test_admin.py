@@ -6,16 +6,8 @@ import pytest
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Notification, User
-from tests.conftest import AuthActions, log_workout, make_admin
+from tests.conftest import log_workout, signed_in_client
 from tests.live import wait_until
-
-
-def signed_in(app, username: str, admin: bool = False):
-    client = app.test_client()
-    AuthActions(client).register(username=username, email=f"{username}@example.com")
-    if admin:
-        make_admin(app, f"{username}@example.com")
-    return client
 
 
 def connect(app, client, **auth):
@@ -35,7 +27,7 @@ def test_non_admin_gets_403_and_anonymous_goes_to_login(app):
     for response in (anonymous.get("/admin/"), broadcast(anonymous, "hi")):
         assert response.status_code == 302
         assert response.location.startswith("/auth/login")
-    member = signed_in(app, "ann")
+    member = signed_in_client(app, "ann")
     assert member.get("/admin/").status_code == 403
     assert broadcast(member, "hi").status_code == 403
     with app.app_context():
@@ -43,7 +35,7 @@ def test_non_admin_gets_403_and_anonymous_goes_to_login(app):
 
 
 def test_broadcast_without_csrf_token_is_refused(app):
-    admin = signed_in(app, "boss", admin=True)
+    admin = signed_in_client(app, "boss", admin=True)
     app.config["WTF_CSRF_ENABLED"] = True
     response = broadcast(admin, "Gym closed")
     assert response.status_code == 400
@@ -51,21 +43,22 @@ def test_broadcast_without_csrf_token_is_refused(app):
         assert db.session.scalar(db.select(db.func.count(Notification.id))) == 0
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("message", "error"),
     [("", "Write the announcement."), ("   ", "Write the announcement."),
      ("x" * 501, "Keep it to 500 characters.")],
 )
 def test_bad_announcement_gets_400(app, message, error):
-    admin = signed_in(app, "boss", admin=True)
+    admin = signed_in_client(app, "boss", admin=True)
     response = broadcast(admin, message)
     assert response.status_code == 400
     assert error in response.data.decode()
 
 
 def test_broadcast_reaches_every_connection_once_and_is_one_row(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann, bob = signed_in(app, "ann"), signed_in(app, "bob")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann, bob = signed_in_client(app, "ann"), signed_in_client(app, "bob")
     sockets = [connect(app, ann), connect(app, ann), connect(app, bob), connect(app, admin)]
     for socket in sockets:
         socket.get_received()
@@ -86,8 +79,8 @@ def test_broadcast_reaches_every_connection_once_and_is_one_row(app):
 
 
 def test_badges_refresh_after_a_broadcast(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann = signed_in(app, "ann")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann = signed_in_client(app, "ann")
     log_workout(ann)
     socket = connect(app, ann)
     socket.get_received()
@@ -102,8 +95,8 @@ def test_badges_refresh_after_a_broadcast(app):
 
 
 def test_offline_user_finds_announcement_in_inbox_and_replay(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann = signed_in(app, "ann")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann = signed_in_client(app, "ann")
     log_workout(ann, title="Before")
     last_seen = ann.get("/api/notifications").json["notifications"][-1]["id"]
     broadcast(admin, "Pool closed")
@@ -116,8 +109,8 @@ def test_offline_user_finds_announcement_in_inbox_and_replay(app):
 
 
 def test_read_state_of_an_announcement_is_per_user(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann, bob = signed_in(app, "ann"), signed_in(app, "bob")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann, bob = signed_in_client(app, "ann"), signed_in_client(app, "bob")
     broadcast(admin, "Sauna open")
     note_id = ann.get("/api/notifications").json["notifications"][0]["id"]
     ann_socket = connect(app, ann)
@@ -132,15 +125,15 @@ def test_read_state_of_an_announcement_is_per_user(app):
 
 
 def test_users_who_join_later_do_not_get_old_announcements(app):
-    admin = signed_in(app, "boss", admin=True)
+    admin = signed_in_client(app, "boss", admin=True)
     broadcast(admin, "Before your time")
-    late = signed_in(app, "late")
+    late = signed_in_client(app, "late")
     assert late.get("/api/notifications").json == {"notifications": [], "unread": 0}
 
 
 def test_announcements_and_personal_notifications_share_one_id_sequence(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann = signed_in(app, "ann")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann = signed_in_client(app, "ann")
     log_workout(ann)
     broadcast(admin, "Middle")
     log_workout(ann)
@@ -151,8 +144,8 @@ def test_announcements_and_personal_notifications_share_one_id_sequence(app):
 
 
 def test_presence_counts_users_and_connections_for_admins_only(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann, bob = signed_in(app, "ann"), signed_in(app, "bob")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann, bob = signed_in_client(app, "ann"), signed_in_client(app, "bob")
     admin_socket = connect(app, admin)
     latest = {}
 

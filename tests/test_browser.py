@@ -19,13 +19,11 @@ import pytest
 import requests
 
 from tests.live import ROOT, post_form, register
+from tests.services import require
 
 CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian chromium not installed at /usr/bin/chromium: apt-get install chromium",
-        allow_module_level=True,
-    )
+require("Chromium", None if CHROMIUM.exists() else
+        "not installed at /usr/bin/chromium (Debian: apt-get install chromium)", module_level=True)
 
 from playwright.sync_api import (  # noqa: E402 - only once Chromium is known to exist
     Browser,
@@ -51,9 +49,11 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "password1"
 TOASTS = "#notification-container .toast[data-notification-id]"
-CONNECTED = "window.fitnessSocket && window.fitnessSocket.connected"
-ON_WEBSOCKET = "window.fitnessSocket.io.engine.transport.name === 'websocket'"
-TRANSPORT = "window.fitnessSocket.io.engine.transport.name"
+# Functions, not bare expressions: Playwright evals a bare expression inside the
+# page, which the Content-Security-Policy (no 'unsafe-eval') forbids.
+CONNECTED = "() => Boolean(window.fitnessSocket && window.fitnessSocket.connected)"
+ON_WEBSOCKET = "() => window.fitnessSocket.io.engine.transport.name === 'websocket'"
+TRANSPORT = "() => window.fitnessSocket.io.engine.transport.name"
 # A popup reaches another window within 1 s; over long-polling within 3 s.
 LIVE_MS = 1000
 POLLING_MS = 3000
@@ -135,7 +135,7 @@ def sign_up(browser: Browser, live_server) -> Iterator[Callable[..., User]]:
 def promote(live_server, name: str) -> None:
     """Make `name` an admin with the documented command, against the live database."""
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "create-admin",
+        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "fitness_app", "create-admin",
          "--email", f"{name}@example.com", "--username", name, "--password", PASSWORD],
         cwd=ROOT, env=live_server.env, check=True, capture_output=True, timeout=60,
     )
@@ -314,3 +314,38 @@ def test_online_count_on_the_admin_page_updates_live(sign_up):
     window.close()
     expect(users).to_have_text(str(base_users))
     expect(connections).to_have_text(str(base_connections))
+
+
+def test_the_pages_run_under_their_content_security_policy(sign_up, live_server):
+    """No policy violation anywhere, and the delete question (once inline) still asks."""
+    ann = sign_up("csp")
+    response = post_form(
+        ann.http, live_server.url, "/workouts/new", "/workouts/new",
+        {"title": "Planned run", "activity": "run", "duration_minutes": "20",
+         "performed_on": date.today().isoformat()},
+    )
+    assert response.status_code == 302
+    page = ann.context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    ann.open_window("/workouts/", page=page)
+    rows = page.locator("tr[data-workout-id]")
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        def handle(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handle
+
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="Delete").click()
+    expect(rows).to_have_count(1)
+    page.once("dialog", answer(True))
+    page.get_by_role("button", name="Delete").click()
+    expect(rows).to_have_count(0)
+    assert asked == ["Delete this workout?", "Delete this workout?"]
+    for path in ("/", "/goals/", "/notifications/"):
+        ann.open_window(path, page=page)
+    assert violations == []

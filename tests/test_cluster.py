@@ -1,7 +1,7 @@
 """Two workers behind nginx, sharing PostgreSQL and Redis: the layout deploy/ describes.
 
 The module starts what `make cluster` starts (deploy/cluster.py's `Cluster`):
-two gunicorn eventlet workers and an nginx with ip_hash, all on 127.0.0.1 and
+two gunicorn gevent workers (gunicorn 27) and an nginx with ip_hash, all on 127.0.0.1 and
 free ports, plus a redis-server of its own (so stopping it never touches the
 machine's shared Redis) and a PostgreSQL schema of its own. Clients are
 python-socketio's `Client`, signed in through nginx.
@@ -10,8 +10,8 @@ With ip_hash every client on this machine reaches the same worker through
 nginx; the access log names it, and the tests make notifications on the other
 one by calling it directly.
 
-Skips, saying why, without PostgreSQL, redis-server or nginx; fails instead
-when the CI variable is set, because CI must run it.
+Skips loudly without PostgreSQL, redis-server or nginx, and fails instead
+when the CI variable is set, because CI must run it (tests/services.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,62 +37,29 @@ import socketio
 import sqlalchemy as sa
 
 from deploy.cluster import Cluster, find_nginx
+from deploy.processes import RedisServer
 from tests.databases import PG_SKIP_REASON, postgres_schema
-from tests.live import ROOT, cookie_header, csrf_token, free_port, register, wait_until
+from tests.live import (
+    ROOT,
+    cookie_header,
+    csrf_token,
+    free_port,
+    post_together,
+    register,
+    wait_until,
+)
+from tests.services import redis_server_reason, require
 
 pytestmark = pytest.mark.cluster
 
 
-def _missing() -> str | None:
-    if PG_SKIP_REASON:
-        return PG_SKIP_REASON
-    if shutil.which("redis-server") is None:
-        return "no redis-server binary (Debian: apt-get install redis-server)"
-    if find_nginx() is None:
-        return "no nginx (Debian: apt-get install nginx-light)"
-    return None
-
-
-class RedisServer:
-    """A redis-server of this module's own, without persistence, on a free port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisServer:
-        with open(self.workdir / "redis.log", "ab") as log:
-            self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        wait_until(self._answers, timeout=10, message=f"redis-server on {self.port}")
-        return self
-
-    def _answers(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError((self.workdir / "redis.log").read_text()[-2000:])
-        try:
-            return redis.Redis.from_url(self.url, socket_connect_timeout=1).ping()
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def services(request: pytest.FixtureRequest) -> Iterator[tuple[Cluster, RedisServer]]:
-    reason = _missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the cluster tests: {reason}")
-        pytest.skip(reason)
+    require("PostgreSQL", PG_SKIP_REASON)
+    require("redis-server", redis_server_reason())
+    require("nginx", None if find_nginx() else "no nginx (Debian: apt-get install nginx-light)")
     failures_before = request.session.testsfailed
     # Not pytest's tmp_path: nginx started as root serves as `nobody`, which
     # cannot enter pytest's private directories.
@@ -270,7 +236,7 @@ def stored(session: requests.Session, base: str) -> list[dict[str, Any]]:
 
 def flask(cluster: Cluster, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
+        [sys.executable, "-m", "flask", "--app", "fitness_app", *args],
         cwd=ROOT, env=cluster.env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -323,18 +289,8 @@ def test_fifty_concurrent_completions_on_both_workers_notify_once(cluster, socke
     workout_id = int(re.search(r"/workouts/(\d+)/complete", page).group(1))
     watcher = sockets(cluster.url, carl, ["websocket"])
     token = csrf_token(carl, f"{cluster.url}/workouts/")
-    start = threading.Barrier(50)
-
-    def complete(n: int) -> int:
-        session = requests.Session()
-        session.cookies.update(carl.cookies)
-        start.wait()
-        return session.post(f"{cluster.worker_url(n % 2)}/workouts/{workout_id}/complete",
-                            data={"csrf_token": token}, allow_redirects=False, timeout=30
-                            ).status_code
-
-    with ThreadPoolExecutor(50) as pool:
-        statuses = list(pool.map(complete, range(50)))
+    urls = [f"{cluster.worker_url(n % 2)}/workouts/{workout_id}/complete" for n in range(50)]
+    statuses = post_together(carl, urls, token)
 
     assert statuses == [302] * 50
     kinds = [n["kind"] for n in stored(carl, cluster.url)]
@@ -359,6 +315,34 @@ def test_logging_out_on_one_worker_closes_the_sockets_on_the_other(cluster, sock
     assert signed_out.status_code == 302
     for client in (through_nginx, on_far):
         client.wait_for_server_disconnect()
+
+
+def test_signing_out_everywhere_ends_every_login_on_every_worker(cluster, sockets):
+    fay = sign_up(cluster, "fay")
+    near = nginx_worker(cluster)
+    far = 1 - near
+    phone = requests.Session()
+    token = csrf_token(phone, f"{cluster.worker_url(far)}/auth/login")
+    page = fay.get(f"{cluster.url}/", timeout=10).text
+    username = re.search(r"Sign out \((\w+)\)", page).group(1)
+    signed_in = phone.post(f"{cluster.worker_url(far)}/auth/login", allow_redirects=False,
+                           timeout=10, data={"csrf_token": token, "remember": "y",
+                                             "email": f"{username}@example.com",
+                                             "password": "password1"})
+    assert signed_in.status_code == 302
+    laptop_socket = sockets(cluster.worker_url(near), fay, ["websocket"])
+    phone_socket = sockets(cluster.worker_url(far), phone, ["polling"])
+    token = csrf_token(fay, f"{cluster.worker_url(near)}/")
+    ended = fay.post(f"{cluster.worker_url(near)}/auth/logout-everywhere",
+                     allow_redirects=False, data={"csrf_token": token}, timeout=10)
+    assert ended.status_code == 302
+    for client in (laptop_socket, phone_socket):
+        client.wait_for_server_disconnect()
+    for session in (fay, phone):
+        for worker in (near, far):
+            answer = session.get(f"{cluster.worker_url(worker)}/", allow_redirects=False,
+                                 timeout=10)
+            assert answer.status_code == 302
 
 
 def test_a_redis_restart_loses_no_notification(services, sockets):

@@ -19,7 +19,7 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, AnnouncementRead, Notification, User
-from fitness_app.services import goals, notifications, read_marks, workouts
+from fitness_app.services import goals, notifications, passwords, read_marks, workouts
 from fitness_app.services.delivery import delivery
 from fitness_app.services.unread_counts import unread_count
 from tests.conftest import built_app
@@ -39,8 +39,8 @@ def app(database: str):
 
 def make_user(app: Flask, name: str = "ann") -> int:
     with app.app_context():
-        user = User(username=name, email=f"{name}@example.com")
-        user.set_password("password1")
+        user = User(username=name, email=f"{name}@example.com",
+                    password_hash=passwords.hash_password("password1"))
         db.session.add(user)
         db.session.commit()
         return user.id

@@ -65,6 +65,7 @@ def test_api_notifications_needs_login(client):
     assert response.json == {"error": "unauthorized"}
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("after", ["-1", "abc", "1.5"])
 def test_api_notifications_rejects_bad_after(client, auth, after):
     auth.register()

@@ -48,10 +48,10 @@ def test_a_connection_dropped_without_goodbye_leaves_the_count(quick_ping_server
     promote(quick_ping_server, boss_name)
     admin = Listener(base, boss, ["websocket"]).connect()
     try:
-        admin.wait_for_presence(users=1, connections=1, timeout=5)
+        admin.wait_for_presence(users=1, connections=1)
         phone = register(base, f"ann{uuid.uuid4().hex[:6]}")
         open_silent_polling_socket(base, phone)
-        admin.wait_for_presence(users=2, connections=2, timeout=5)
+        admin.wait_for_presence(users=2, connections=2)
         # No goodbye was sent: the ping timeout (1 s + 1 s) is what removes it.
         admin.wait_for_presence(users=1, connections=1, timeout=10)
     finally:

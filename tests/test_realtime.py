@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fitness_app.extensions import db, socketio
-from fitness_app.models import Notification, Workout
+from fitness_app.models import Notification, User, Workout
 from fitness_app.signals import workout_completed
-from tests.conftest import AuthActions, log_workout
+from tests.conftest import AuthActions, log_workout, signed_in_client
 
 
 def connect(app: Flask, client: FlaskClient, last_id: int | None = None):
@@ -19,12 +19,6 @@ def connect(app: Flask, client: FlaskClient, last_id: int | None = None):
 
 def received(socket, name: str) -> list[dict]:
     return [event["args"][0] for event in socket.get_received() if event["name"] == name]
-
-
-def signed_in_client(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    AuthActions(client).register(username=username, email=f"{username}@example.com")
-    return client
 
 
 def test_anonymous_connection_is_refused(app, client):
@@ -77,7 +71,7 @@ def test_replay_from_last_id_oldest_first_then_live(app, client, auth):
 def test_replay_is_capped_at_one_hundred(app, client, auth):
     auth.register()
     with app.app_context():
-        user_id = db.session.scalar(db.select(Workout.user_id).limit(1)) or 1
+        user_id = db.session.scalar(db.select(User.id).filter_by(email="ann@example.com"))
         for i in range(105):
             db.session.add(Notification(user_id=user_id, kind="workout_completed",
                                         title="Workout completed", message=f"n{i}"))
@@ -86,6 +80,7 @@ def test_replay_is_capped_at_one_hundred(app, client, auth):
     assert [n["message"] for n in replayed] == [f"n{i}" for i in range(100)]
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("last_id", ["7", -1, True, 1.5, None])
 def test_a_malformed_last_id_replays_nothing_but_connects(app, client, auth, last_id):
     auth.register()
@@ -120,6 +115,7 @@ def test_mark_read_acks_and_updates_every_connection(app):
     assert ann_socket.is_connected()
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     "payload", [{"id": "abc"}, {"id": None}, {"id": -1}, {"id": 0}, {"id": True},
                 {"id": 1.5}, {}, [], "1", None, {"id": 10**30}]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
 import requests
 import socketio
 
-from tests.live import LiveServer, cookie_header, csrf_token, post_form, register
+from tests.live import LiveServer, cookie_header, csrf_token, post_form, post_together, register
+from tests.services import TEST_REDIS_URL, require, shared_redis_reason
 from tests.sio_client import Listener, both_transports
 
 pytestmark = pytest.mark.live
@@ -46,11 +45,11 @@ def test_websocket_and_polling_clients_both_receive_and_nobody_else(live_server)
         assert (ws.transport(), polling.transport()) == ("websocket", "polling")
         log_workout(ann, base)
         for listener in (ws, polling):
-            [note] = listener.wait_for(1, timeout=1.0)
+            [note] = listener.wait_for(1)
             assert note["message"] == "Workout completed: Tempo run, 6.2 km in 31 min"
         # Bob's first notification is his own: nothing of Ann's reached him before it.
         log_workout(bob, base, title="Bob's ride", activity="ride")
-        [own] = bobs.wait_for(1, timeout=1.0)
+        [own] = bobs.wait_for(1)
         assert own["message"].startswith("Workout completed: Bob's ride")
         assert [n["id"] for n in bobs.notifications] == [own["id"]]
         assert len(ws.notifications) == len(polling.notifications) == 1
@@ -76,23 +75,12 @@ def test_twenty_concurrent_completions_give_one_notification(live_server):
         ann.get(f"{base}/workouts/", timeout=5).text.split('data-workout-id="')[1].split('"')[0]
     )
     token = csrf_token(ann, f"{base}/workouts/")
-    start = threading.Barrier(20)
-
-    def complete(_: int) -> int:
-        session = requests.Session()
-        session.cookies.update(ann.cookies)
-        start.wait()
-        return session.post(f"{base}/workouts/{workout_id}/complete",
-                            data={"csrf_token": token}, allow_redirects=False,
-                            timeout=30).status_code
-
     try:
-        with ThreadPoolExecutor(20) as pool:
-            statuses = list(pool.map(complete, range(20)))
+        statuses = post_together(ann, [f"{base}/workouts/{workout_id}/complete"] * 20, token)
         assert statuses == [302] * 20
         notes = api(ann, base)["notifications"]
         assert [n["kind"] for n in notes] == ["workout_completed"]
-        [pushed] = listener.wait_for(1, timeout=2)
+        [pushed] = listener.wait_for(1)
         assert pushed["id"] == notes[0]["id"]
     finally:
         listener.disconnect()
@@ -109,18 +97,8 @@ def test_goal_achieved_exactly_once_under_concurrent_completions(live_server):
     page = ann.get(f"{base}/workouts/", timeout=5).text
     ids = [int(chunk.split('"')[0]) for chunk in page.split('data-workout-id="')[1:]]
     token = csrf_token(ann, f"{base}/workouts/")
-    start = threading.Barrier(len(ids))
-
-    def complete(workout_id: int) -> int:
-        session = requests.Session()
-        session.cookies.update(ann.cookies)
-        start.wait()
-        return session.post(f"{base}/workouts/{workout_id}/complete",
-                            data={"csrf_token": token}, allow_redirects=False,
-                            timeout=30).status_code
-
-    with ThreadPoolExecutor(len(ids)) as pool:
-        assert list(pool.map(complete, ids)) == [302] * len(ids)
+    urls = [f"{base}/workouts/{workout_id}/complete" for workout_id in ids]
+    assert post_together(ann, urls, token) == [302] * len(ids)
     kinds = [n["kind"] for n in api(ann, base)["notifications"]]
     assert kinds.count("workout_completed") == 8
     assert kinds.count("goal_achieved") == 1
@@ -132,14 +110,14 @@ def test_reconnect_with_last_id_gets_what_was_missed_in_order(live_server):
     for transports in (["websocket"], ["polling"]):
         listener = Listener(base, ann, transports, last_id=0).connect()
         log_workout(ann, base, title="Seen")
-        seen = listener.wait_for(1, timeout=2)[-1]
+        seen = listener.wait_for(1)[-1]
         listener.disconnect()
         log_workout(ann, base, title="Missed one")
         log_workout(ann, base, title="Missed two")
         listener.notifications.clear()
         listener.connect()
         try:
-            missed = listener.wait_for(2, timeout=2)
+            missed = listener.wait_for(2)
             assert [n["message"].split(",")[0] for n in missed] == [
                 "Workout completed: Missed one", "Workout completed: Missed two"]
             assert seen["id"] < missed[0]["id"] < missed[1]["id"]
@@ -147,24 +125,12 @@ def test_reconnect_with_last_id_gets_what_was_missed_in_order(live_server):
             listener.disconnect()
 
 
-def _redis_reason() -> str | None:
-    try:
-        import redis
-
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means no Redis to use
-        return f"no Redis at 127.0.0.1:6379: {exc.__class__.__name__}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory):
-    reason = _redis_reason()
-    if reason:
-        pytest.skip(reason)
+    require("Redis", shared_redis_reason())
     channel = f"fitness-test-{uuid.uuid4().hex[:8]}"
     with LiveServer(tmp_path_factory.mktemp("redis-live"),
-                        env={"REDIS_URL": "redis://127.0.0.1:6379/0",
+                        env={"REDIS_URL": TEST_REDIS_URL,
                              "SOCKETIO_CHANNEL": channel}) as server:
         yield server
 
@@ -177,7 +143,7 @@ def test_flask_announce_through_redis_reaches_a_live_client(redis_server):
         assert result.returncode == 0, result.stderr
         assert "sent live" in result.stdout
         for listener in listeners:
-            [note] = listener.wait_for(1, timeout=5)
+            [note] = listener.wait_for(1)
             assert (note["kind"], note["message"]) == ("announcement", "Gym closed <b>Friday</b>")
 
 
@@ -209,5 +175,5 @@ def test_gevent_is_a_working_alternative(gevent_server):
     with both_transports(base, ann) as listeners:
         log_workout(ann, base)
         for listener in listeners:
-            [note] = listener.wait_for(1, timeout=2)
+            [note] = listener.wait_for(1)
             assert note["kind"] == "workout_completed"

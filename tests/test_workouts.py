@@ -11,12 +11,6 @@ from fitness_app.models import Notification, Workout
 from tests.conftest import log_workout
 
 
-@pytest.fixture
-def signed_in(auth):
-    auth.register()
-    return auth
-
-
 def workouts(app) -> list[Workout]:
     with app.app_context():
         return list(db.session.scalars(db.select(Workout).order_by(Workout.id)))
@@ -93,28 +87,29 @@ def test_edit_and_delete(client, app, signed_in):
 TOMORROW = date.today() + timedelta(days=1)
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("title", "", "This field is required."),
-        ("title", "x" * 121, "Field must be between 1 and 120 characters long."),
-        ("activity", "dance", "Not a valid choice."),
+        ("title", "", "Give the workout a title."),
+        ("title", "x" * 121, "Keep the title to 120 characters."),
+        ("activity", "dance", "Choose one of the options."),
         ("duration_minutes", "", "Enter the duration in whole minutes."),
-        ("duration_minutes", "0", "Number must be between 1 and 1440."),
-        ("duration_minutes", "1441", "Number must be between 1 and 1440."),
-        ("duration_minutes", "-5", "Number must be between 1 and 1440."),
-        ("duration_minutes", "abc", "Not a valid integer value."),
-        ("duration_minutes", "12.5", "Not a valid integer value."),
-        ("duration_minutes", "nan", "Not a valid integer value."),
-        ("duration_minutes", "inf", "Not a valid integer value."),
-        ("distance_km", "-1", "Number must be between 0 and 1000."),
-        ("distance_km", "1000.5", "Number must be between 0 and 1000."),
-        ("distance_km", "abc", "Not a valid float value."),
-        ("distance_km", "nan", "Enter a real number."),
-        ("distance_km", "inf", "Enter a real number."),
-        ("distance_km", "-inf", "Enter a real number."),
-        ("performed_on", "", "This field is required."),
-        ("performed_on", "not-a-date", "Not a valid date value."),
+        ("duration_minutes", "0", "Enter a duration from 1 to 1440 minutes."),
+        ("duration_minutes", "1441", "Enter a duration from 1 to 1440 minutes."),
+        ("duration_minutes", "-5", "Enter a duration from 1 to 1440 minutes."),
+        ("duration_minutes", "abc", "Enter a whole number."),
+        ("duration_minutes", "12.5", "Enter a whole number."),
+        ("duration_minutes", "nan", "Enter a whole number."),
+        ("duration_minutes", "inf", "Enter a whole number."),
+        ("distance_km", "-1", "Enter a distance from 0 to 1000 km."),
+        ("distance_km", "1000.5", "Enter a distance from 0 to 1000 km."),
+        ("distance_km", "abc", "Enter a number."),
+        ("distance_km", "nan", "Enter a distance from 0 to 1000 km."),
+        ("distance_km", "inf", "Enter a distance from 0 to 1000 km."),
+        ("distance_km", "-inf", "Enter a distance from 0 to 1000 km."),
+        ("performed_on", "", "Enter the date."),
+        ("performed_on", "not-a-date", "Enter a date."),
         ("performed_on", (TOMORROW + timedelta(days=1)).isoformat(),
          "The date can be no later than tomorrow."),
     ],

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from fitness_app.forms import Form, strip
 
-class BroadcastForm(FlaskForm):
+
+class BroadcastForm(Form):
     message = TextAreaField(
         "Announcement",
         validators=[
             DataRequired(message="Write the announcement."),
             Length(min=1, max=500, message="Keep it to 500 characters."),
         ],
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[strip],
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from fitness_app.admin import bp
 from fitness_app.admin.forms import BroadcastForm
 from fitness_app.extensions import db
+from fitness_app.forms import render_form
 from fitness_app.models import Notification
 from fitness_app.realtime import presence
 from fitness_app.services import badges, notifications
@@ -23,21 +24,15 @@ def require_admin() -> None:
         abort(403)
 
 
-def _render(form: BroadcastForm, status: int = 200) -> tuple[str, int]:
+def _render(form: BroadcastForm) -> tuple[str, int]:
     recent = db.session.scalars(
         sa.select(Notification)
         .where(Notification.user_id.is_(None))
         .order_by(Notification.id.desc())
         .limit(20)
     ).all()
-    return (
-        render_template(
-            "admin/index.html",
-            form=form,
-            recent=recent,
-            online=presence.store().snapshot(),
-        ),
-        status,
+    return render_form(
+        "admin/index.html", form, recent=recent, online=presence.store().snapshot()
     )
 
 
@@ -50,7 +45,7 @@ def index() -> tuple[str, int]:
 def broadcast() -> Response | tuple[str, int]:
     form = BroadcastForm()
     if not form.validate_on_submit():
-        return _render(form, 400)
+        return _render(form)
     notifications.announce(current_user, form.message.data)
     badges.refresh_online_in_background(current_app._get_current_object())
     flash("Announcement sent.", "success")

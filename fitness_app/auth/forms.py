@@ -5,48 +5,64 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from fitness_app.extensions import db
+from fitness_app.forms import Form, strip
 from fitness_app.models import User
+from fitness_app.services import passwords
 
 MIN_PASSWORD = 8
+MAX_PASSWORD = 128
 
 
 def normalise_email(value: str | None) -> str | None:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     username = StringField(
         "Username",
         validators=[
-            DataRequired(),
-            Length(min=3, max=32),
+            DataRequired(message="Choose a username."),
+            Length(min=3, max=32, message="Use 3 to 32 characters."),
             Regexp(
                 r"^[A-Za-z0-9_.-]+$",
                 message="Use letters, digits, dots, dashes or underscores.",
             ),
         ],
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[strip],
     )
     email = EmailField(
         "Email",
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        validators=[
+            DataRequired(message="Enter your email address."),
+            Length(max=254, message="Use an address of at most 254 characters."),
+            Email(
+                check_deliverability=False,
+                message="Enter an email address, such as name@example.com.",
+            ),
+        ],
         filters=[normalise_email],
     )
     password = PasswordField(
         "Password",
         validators=[
-            DataRequired(),
-            Length(min=MIN_PASSWORD, max=128, message="Use at least 8 characters."),
+            DataRequired(message="Choose a password."),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
+            ),
         ],
     )
     confirm = PasswordField(
         "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        validators=[
+            DataRequired(message="Type the password again."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -64,9 +80,22 @@ class RegisterForm(FlaskForm):
         return ok
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired()], filters=[normalise_email])
-    password = PasswordField("Password", validators=[DataRequired()])
+class LoginForm(Form):
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired(message="Enter your email address."),
+            Length(max=254, message="Use an address of at most 254 characters."),
+        ],
+        filters=[normalise_email],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(message="Enter your password."),
+            Length(max=MAX_PASSWORD, message="Wrong email or password."),
+        ],
+    )
     remember = BooleanField("Remember me")
 
     user: User | None = None
@@ -75,7 +104,7 @@ class LoginForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         user = db.session.scalar(sa.select(User).where(User.email == self.email.data))
-        if user is None or not user.check_password(self.password.data):
+        if user is None or not passwords.check_password(user.password_hash, self.password.data):
             self.password.errors.append("Wrong email or password.")
             return False
         self.user = user

@@ -32,6 +32,9 @@ def csrf_error(error: CSRFError) -> tuple[str | Response, int]:
 def http_error(error: HTTPException) -> tuple[str | Response, int] | HTTPException:
     if error.code is None or error.code < 400:
         return error
+    if error.response is not None:
+        # Built by whoever raised it (Flask-Limiter's on_breach: the form, Retry-After).
+        return error.response
     return _render(error.code, error.description or error.name)
 
 

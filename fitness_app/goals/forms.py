@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import FloatField, SelectChoice, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired
 
-from fitness_app.forms import Finite
+from fitness_app.forms import Form, InRange
 
 KIND_CHOICES = [
     SelectChoice("workouts", "Workouts"),
@@ -21,14 +20,15 @@ PERIOD_CHOICES = [
 ]
 
 
-class GoalForm(FlaskForm):
-    kind = SelectField("Goal", choices=KIND_CHOICES, validators=[InputRequired()])
+class GoalForm(Form):
+    kind = SelectField(
+        "Goal", choices=KIND_CHOICES, validators=[InputRequired(message="Choose a goal.")]
+    )
     target = FloatField(
         "Target",
         validators=[
             InputRequired(message="Enter a target number."),
-            Finite(),
-            NumberRange(min=0.1, max=100000, message="Enter a target between 0.1 and 100000."),
+            InRange(0.1, 100000, message="Enter a target between 0.1 and 100000."),
         ],
     )
     period = SelectField("Period", choices=PERIOD_CHOICES, default="week")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
+from fitness_app.forms import render_form
 from fitness_app.goals import bp
 from fitness_app.goals.forms import GoalForm
 from fitness_app.models import Goal
@@ -31,9 +32,7 @@ def new() -> Response | tuple[str, int]:
         service.create_goal(current_user.id, form.kind.data, form.target.data, form.period.data)
         flash("Goal saved.", "success")
         return redirect(url_for("goals.index"))
-    return render_template("goals/form.html", form=form), (
-        400 if request.method == "POST" else 200
-    )
+    return render_form("goals/form.html", form)
 
 
 @bp.route("/<int:goal_id>/delete", methods=["POST"])

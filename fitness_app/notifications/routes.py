@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -11,12 +11,13 @@ from fitness_app.services import inbox as service
 from fitness_app.services import read_marks
 from fitness_app.services.notification_payload import serialize
 from fitness_app.services.unread_counts import unread_among, unread_count
+from fitness_app.urls import id_arg, page_arg
 
 
 @bp.route("/notifications/")
 @login_required
 def inbox() -> str:
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     per_page = current_app.config["NOTIFICATIONS_PER_PAGE"]
     pagination = service.inbox_page(current_user, page, per_page)
     unread = unread_among(current_user, (n.id for n in pagination.items))
@@ -28,7 +29,7 @@ def inbox() -> str:
 def mark_read(notification_id: int) -> Response | tuple[str, int]:
     if not read_marks.mark_read(current_user, notification_id):
         return render_template("errors/404.html"), 404
-    return redirect(url_for("notifications.inbox", page=request.args.get("page", 1, type=int)))
+    return redirect(url_for("notifications.inbox", page=page_arg()))
 
 
 @bp.route("/notifications/read-all", methods=["POST"])
@@ -42,10 +43,10 @@ def read_all() -> Response:
 def api_notifications() -> Response | tuple[Response, int]:
     if not current_user.is_authenticated:
         return jsonify(error="unauthorized"), 401
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        return jsonify(error="after must be a non-negative integer"), 400
-    rows = service.list_after(current_user, int(after), current_app.config["REPLAY_LIMIT"])
+    after = id_arg("after")
+    if after is None:
+        return jsonify(error="after must be a non-negative integer in plain digits"), 400
+    rows = service.list_after(current_user, after, current_app.config["REPLAY_LIMIT"])
     return jsonify(
         notifications=[serialize(n) for n in rows],
         unread=unread_count(current_user.id),

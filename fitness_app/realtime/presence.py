@@ -74,6 +74,10 @@ class MemoryPresence:
     def sids_for_login(self, login_id: str) -> list[str]:
         return [sid for sid, _, login in self._sid_entries() if login == login_id]
 
+    def logins_of(self, user_id: int) -> list[tuple[str, str]]:
+        """(sid, login id) of every connection of one user, in one read of the entries."""
+        return [(sid, login) for sid, uid, login in self._sid_entries() if uid == user_id]
+
 
 class RedisPresence(MemoryPresence):
     """Several processes: each writes its own hash, everyone reads them all.
@@ -91,12 +95,16 @@ class RedisPresence(MemoryPresence):
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        # Short timeouts and one immediate retry (which reconnects a pooled
+        from fitness_app.realtime.redis_client import connect
+
+        # Any URL form the message queue accepts, Sentinel included. Short
+        # timeouts and one immediate retry (which reconnects a pooled
         # connection that a Redis restart broke): these calls sit on request
         # paths, where an unreachable Redis must cost milliseconds, not the
         # seconds redis-py's default backoff would spend.
-        self._redis = redis.Redis.from_url(
+        self._redis = connect(
             url,
+            channel,
             decode_responses=True,
             socket_connect_timeout=2,
             socket_timeout=2,
@@ -189,6 +197,9 @@ class RedisPresence(MemoryPresence):
 
     def sids_for_login(self, login_id: str) -> list[str]:
         return [sid for sid, _, login in self._all_sid_entries() if login == login_id]
+
+    def logins_of(self, user_id: int) -> list[tuple[str, str]]:
+        return [(sid, login) for sid, uid, login in self._all_sid_entries() if uid == user_id]
 
 
 _EXTENSION_KEY = "fitness_presence"

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
-from flask_socketio import SocketIO
 
 from fitness_app.extensions import socketio
 from fitness_app.realtime import presence
+from fitness_app.realtime.pubsub import RedisPubSub
 
 _EXTENSION_KEY = "fitness_push_emitter"
 
@@ -46,14 +46,12 @@ def emit(event: str, payload: dict[str, Any], to: str | list[str] | None = None)
 
 @contextmanager
 def through_message_queue(url: str, channel: str) -> Iterator[None]:
-    """Route emits through a write-only Socket.IO bound to the message queue at `url`.
+    """Route emits through a write-only client manager on the message queue at `url`.
 
-    It takes the app's async mode (threading for `flask` commands), so a
-    command never imports eventlet just to publish.
+    python-socketio's documented way to emit from a process that serves no
+    clients; it starts no server, so a command never imports eventlet.
     """
-    current_app.extensions[_EXTENSION_KEY] = SocketIO(
-        message_queue=url, channel=channel, async_mode=current_app.config["ASYNC_MODE"]
-    )
+    current_app.extensions[_EXTENSION_KEY] = RedisPubSub(url, channel, write_only=True)
     try:
         yield
     finally:

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import socketio as socketio_server
 from flask import Flask, current_app
 
 from fitness_app.extensions import socketio
+from fitness_app.realtime.pubsub import RedisPubSub
 
 log = logging.getLogger(__name__)
 
@@ -37,55 +36,6 @@ log = logging.getLogger(__name__)
 # is stamped before its transaction commits and is published after.
 RESYNC_MARGIN = timedelta(seconds=10)
 _CURSORS_KEY = "fitness_resync_cursors"
-
-
-class GapReportingRedisManager(socketio_server.RedisManager):
-    """python-socketio's RedisManager, reporting when each subscription starts.
-
-    It overrides the listener loop of python-socketio 5.18 (a private method)
-    in two ways. The loop subscribes through a Redis client of its own without
-    redis-py's silent retries, which would re-subscribe behind its back and
-    hide a gap; and after each subscription it calls `on_subscribed` with the
-    moment the gap began. tests/test_cluster.py restarts Redis under it.
-    """
-
-    def __init__(self, url: str, channel: str,
-                 on_subscribed: Callable[[datetime], None]) -> None:
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        # Publishing: fail fast while Redis is down (the caller logs and moves on).
-        super().__init__(url, channel=channel, redis_options={
-            "socket_connect_timeout": 2, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1),
-        })
-        self._listen_options = {"socket_connect_timeout": 2, "retry": Retry(NoBackoff(), 0)}
-        self._on_subscribed = on_subscribed
-        self._gap_began = datetime.now(UTC)
-
-    def _redis_listen_with_retries(self) -> Iterator[dict[str, Any]]:
-        retry_sleep = 1
-        while True:
-            pubsub = None
-            try:
-                client = self._get_redis_module().Redis.from_url(
-                    self.redis_url, **self._listen_options
-                )
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(self.channel)
-                retry_sleep = 1
-                self._on_subscribed(self._gap_began)
-                try:
-                    yield from pubsub.listen()
-                finally:
-                    self._gap_began = datetime.now(UTC)
-            except Exception as exc:  # noqa: BLE001 - as python-socketio's loop: retry anything
-                log.warning("message queue: cannot receive from Redis (%s); retrying in %s s",
-                            exc, retry_sleep)
-                time.sleep(retry_sleep)
-                retry_sleep = min(retry_sleep * 2, 30)
-            finally:
-                if pubsub is not None:
-                    pubsub.close()
 
 
 class _Cursors:
@@ -111,7 +61,7 @@ class _Cursors:
 def client_manager(
     app: Flask, on_gap: Callable[[Flask, datetime], None]
 ) -> socketio_server.Manager:
-    """The Socket.IO client manager: gap-reporting Redis with REDIS_URL, else in memory.
+    """The Socket.IO client manager: Redis pub/sub with REDIS_URL (any URL form), else memory.
 
     `on_gap(app, since)` resends what a gap may have dropped (the replay
     service; this package never imports services). Always a fresh object
@@ -126,7 +76,7 @@ def client_manager(
     def on_subscribed(gap_began: datetime) -> None:
         socketio.start_background_task(on_gap, app, gap_began - RESYNC_MARGIN)
 
-    return GapReportingRedisManager(url, app.config["SOCKETIO_CHANNEL"], on_subscribed)
+    return RedisPubSub(url, app.config["SOCKETIO_CHANNEL"], on_subscribed=on_subscribed)
 
 
 def track(sid: str, user_id: int, last_id: int | None) -> None:

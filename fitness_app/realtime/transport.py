@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask
-
 _OFFER = "HTTP_SEC_WEBSOCKET_EXTENSIONS"
 
 
-def init_app(app: Flask) -> None:
-    """Answer every WebSocket handshake without per-message compression.
+class WithoutCompressionOffer:
+    """WSGI middleware: every WebSocket handshake is answered without per-message compression.
 
     Browsers offer permessage-deflate, and eventlet (like simple-websocket)
     accepts it whenever it is offered. Each socket then keeps a zlib context
@@ -20,13 +18,16 @@ def init_app(app: Flask) -> None:
     few dozen bytes of a 200-byte notification. Socket.IO's own Node server
     leaves it off by default for the same reasons. Without the offer the
     handshake simply agrees on no extension; clients need no change.
-    """
-    inner = app.wsgi_app
 
-    def without_compression_offer(
-        environ: dict[str, Any], start_response: Callable[..., Any]
+    It must wrap Socket.IO's middleware, which answers the handshake itself;
+    create_app's `register_middleware` installs it there.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         environ.pop(_OFFER, None)
-        return inner(environ, start_response)
-
-    app.wsgi_app = without_compression_offer
+        return self.wsgi_app(environ, start_response)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 
@@ -45,7 +45,7 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError("unauthorized")
     user = current_user._get_current_object()
     join_room(user_room(user.id))
-    presence.store().add(request.sid, user.id, session.get("login_id", ""))
+    presence.store().add(request.sid, user.id, str(user.login_id))
     if user.is_admin:
         join_room(ADMINS_ROOM)
         presence.store().watch(request.sid)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,41 +13,44 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from fitness_app.forms import Finite
+from fitness_app.forms import Form, InRange, strip
 from fitness_app.models import ACTIVITIES
 from fitness_app.services.workouts import WorkoutInput
 
 
-class WorkoutForm(FlaskForm):
+class WorkoutForm(Form):
     title = StringField(
         "Title",
-        validators=[DataRequired(), Length(min=1, max=120)],
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[
+            DataRequired(message="Give the workout a title."),
+            Length(max=120, message="Keep the title to 120 characters."),
+        ],
+        filters=[strip],
     )
     activity = SelectField(
         "Activity",
         choices=[SelectChoice(a, a.capitalize()) for a in ACTIVITIES],
-        validators=[InputRequired()],
+        validators=[InputRequired(message="Choose an activity.")],
     )
     duration_minutes = IntegerField(
         "Duration (minutes)",
-        validators=[InputRequired(message="Enter the duration in whole minutes."),
-                    NumberRange(min=1, max=1440)],
+        validators=[
+            InputRequired(message="Enter the duration in whole minutes."),
+            InRange(1, 1440, message="Enter a duration from 1 to 1440 minutes."),
+        ],
     )
     distance_km = FloatField(
         "Distance (km)",
-        validators=[Optional(), Finite(), NumberRange(min=0, max=1000)],
+        validators=[
+            Optional(),
+            InRange(0, 1000, message="Enter a distance from 0 to 1000 km."),
+        ],
     )
-    performed_on = DateField("Date", validators=[InputRequired()], default=date.today)
+    performed_on = DateField(
+        "Date", validators=[InputRequired(message="Enter the date.")], default=date.today
+    )
     completed = BooleanField("Completed", default=True)
 
     def validate_performed_on(self, field: DateField) -> None:

@@ -8,8 +8,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
+from fitness_app.forms import render_form
 from fitness_app.models import Workout
 from fitness_app.services import workouts as service
+from fitness_app.urls import local_path, page_arg
 from fitness_app.workouts import bp
 from fitness_app.workouts.forms import EditWorkoutForm, WorkoutForm
 
@@ -22,7 +24,7 @@ def require_login() -> None:
 
 @bp.route("/")
 def index() -> str:
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     query = (
         sa.select(Workout)
         .where(Workout.user_id == current_user.id)
@@ -44,9 +46,7 @@ def new() -> Response | tuple[str, int]:
         # would cost another query on the hottest request of the app.
         flash(f"Saved “{data.title}”.", "success")
         return redirect(url_for("workouts.index"))
-    return render_template("workouts/form.html", form=form, workout=None), (
-        400 if request.method == "POST" else 200
-    )
+    return render_form("workouts/form.html", form, workout=None)
 
 
 @bp.route("/<int:workout_id>/edit", methods=["GET", "POST"])
@@ -57,9 +57,7 @@ def edit(workout_id: int) -> Response | tuple[str, int]:
         service.update_workout(workout, form.to_input())
         flash(f"Updated “{workout.title}”.", "success")
         return redirect(url_for("workouts.index"))
-    return render_template("workouts/form.html", form=form, workout=workout), (
-        400 if request.method == "POST" else 200
-    )
+    return render_form("workouts/form.html", form, workout=workout)
 
 
 @bp.route("/<int:workout_id>/delete", methods=["POST"])
@@ -79,8 +77,4 @@ def complete(workout_id: int) -> Response:
         flash("Workout completed. Well done!", "success")
     else:
         flash("That workout was already completed.", "info")
-    return redirect(request.referrer if _is_local(request.referrer) else url_for("workouts.index"))
-
-
-def _is_local(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)
+    return redirect(local_path(request.referrer) or url_for("workouts.index"))

@@ -1,0 +1,170 @@
+"""Helpers for starting local processes and waiting on them, shared by deploy/, tests/ and bench/.
+
+`make cluster`, the test suite and `make bench` all start servers on free
+ports of 127.0.0.1, wait for them with a deadline, and stop them with their
+whole process group; each of those steps lives here once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A port nothing listens on now, so runs never collide with each other or `make run`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, message: str = "",
+               interval: float = 0.05) -> T:
+    """Poll `condition` until it returns something truthy, and return that.
+
+    Raises TimeoutError after `timeout` seconds, naming `message`, so no wait
+    lasts forever; a condition may raise to give up early.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {message or condition}")
+        time.sleep(interval)
+
+
+def http_ok(url: str) -> bool:
+    """Whether `url` answers 200 now: the health check every start-up waits for."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def stop_group(process: subprocess.Popen | None, first_signal: int = signal.SIGTERM,
+               grace: float = 10) -> None:
+    """Signal the process's whole group, then SIGKILL whatever is left after `grace` seconds.
+
+    The group, not the process: `make run` and gunicorn leave children (a
+    gunicorn worker whose master died keeps serving on the master's socket).
+    The process must have been started with `start_new_session=True`.
+    """
+    if process is None:
+        return
+
+    def group_gone() -> bool:
+        process.poll()  # reap the leader, or it would count as a member
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, first_signal)
+    try:
+        wait_until(group_gone, grace, f"process group {process.pid} to exit")
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _redis_answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(16).startswith(b"+PONG")
+    return False
+
+
+class RedisServer:
+    """A private redis-server on a free port, without persistence.
+
+    Private, so stopping it, killing its clients or flushing it never touches
+    the machine's shared Redis or another run's channels.
+    """
+
+    def __init__(self, workdir: Path, name: str = "redis") -> None:
+        self.workdir = workdir
+        self.name = name
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = workdir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        return ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                "--appendonly", "no", "--dir", str(self.workdir)]
+
+    def start(self) -> RedisServer:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command(), stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(self._ready, 15, f"{self.name} on port {self.port}")
+        return self
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-2000:]}")
+        return _redis_answers(self.port)
+
+    def call(self, *args: str) -> bytes:
+        """One command through redis-cli, for tests and the bench; fails if it fails."""
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], check=True,
+                              capture_output=True, timeout=10).stdout
+
+    def flush(self) -> None:
+        self.call("FLUSHALL")
+
+    def stop(self) -> None:
+        stop_group(self.process, signal.SIGTERM)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RedisSentinel(RedisServer):
+    """`redis-server --sentinel` watching `master` under `service`, on a free port."""
+
+    def __init__(self, workdir: Path, master: RedisServer, service: str) -> None:
+        super().__init__(workdir, name="sentinel")
+        self.master = master
+        self.service = service
+        self.url = f"redis+sentinel://127.0.0.1:{self.port}/0/{service}"
+
+    def command(self) -> list[str]:
+        # Sentinel rewrites its configuration file, so it gets one of its own.
+        config = self.workdir / f"sentinel-{self.port}.conf"
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+            f"sentinel monitor {self.service} 127.0.0.1 {self.master.port} 1\n"
+        )
+        return ["redis-server", str(config), "--sentinel"]
+
+    def _ready(self) -> bool:
+        if not super()._ready():
+            return False
+        # Answers only once it knows the master it was told to watch.
+        return b"ip" in self.call("SENTINEL", "MASTER", self.service)
+
+
+def have_redis_server() -> bool:
+    return shutil.which("redis-server") is not None and shutil.which("redis-cli") is not None
