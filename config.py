@@ -53,6 +53,10 @@ def _database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'fitness.db'}"
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _list(value: str | None) -> list[str] | None:
     if not value:
         return None
@@ -107,6 +111,8 @@ class Config:
     # Generous: many people may sign up from behind one shared address.
     RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "300 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "30 per hour")
+    # Reset links asked for one address, from anywhere: nobody's inbox gets flooded.
+    RATELIMIT_RESET_EMAIL = os.environ.get("RATELIMIT_RESET_EMAIL", "5 per hour")
     # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 for
     # `make run` (trust no header), 1 behind deploy/'s nginx.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
@@ -114,6 +120,21 @@ class Config:
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
     # Our largest form is a 500-character announcement; nothing needs more.
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Mail through SMTP at MAIL_SERVER:MAIL_PORT; without MAIL_SERVER each
+    # message, link included, is written to the server's output instead.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS")
+    MAIL_USE_SSL = _flag("MAIL_USE_SSL")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "fitness_app <no-reply@localhost>")
+    # A mail server that stops answering costs the sender task this long, no request.
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    # The Host names the app answers to; reset links are built from the Host
+    # header, so production should list its names here (comma-separated).
+    TRUSTED_HOSTS = _list(os.environ.get("TRUSTED_HOSTS"))
+    PASSWORD_RESET_MAX_AGE = 3600
     # scrypt hashes running at once (in the server's thread pool). Each takes a
     # core for about 130 ms; one core is left to the event loop.
     PASSWORD_HASH_CONCURRENCY = int(
@@ -148,6 +169,8 @@ class TestingConfig(Config):
     SECRET_KEY = secrets.token_hex(32)
     REDIS_URL = None
     PRESENCE_INTERVAL_SECONDS = 0.1
+    MAIL_SERVER = None
+    MAIL_IDLE_SECONDS = 1.0
 
 
 CONFIGS = {

@@ -72,7 +72,7 @@ def register_middleware(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from fitness_app import database, forms, headers, limits, urls
     from fitness_app.realtime import presence, queue
-    from fitness_app.services import goals, logins, passwords, replay
+    from fitness_app.services import goals, logins, mail, passwords, records, replay
 
     # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
     # collected by then to each new server; a later import would register them
@@ -112,13 +112,27 @@ def register_extensions(app: Flask) -> None:
     limits.init_app(app)
     presence.init_app(app)
     goals.init_app(app)
+    records.init_app(app)
+    mail.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from fitness_app import admin, auth, errors, goals, main, notifications, workouts
+    from fitness_app import (
+        account,
+        admin,
+        auth,
+        errors,
+        goals,
+        main,
+        notifications,
+        settings,
+        workouts,
+    )
 
-    for module in (auth, workouts, goals, notifications, admin, main, errors):
+    for module in (auth, workouts, goals, notifications, settings, admin, main, errors):
         app.register_blueprint(module.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(account.reset_bp)
 
     @app.context_processor
     def inject_unread() -> dict[str, Any]:

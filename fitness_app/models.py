@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,9 @@ from flask_login import UserMixin
 from fitness_app.extensions import db
 
 ACTIVITIES = ("run", "ride", "swim", "walk", "strength", "yoga", "other")
-NOTIFICATION_KINDS = ("workout_completed", "goal_achieved", "announcement")
+NOTIFICATION_KINDS = (
+    "workout_completed", "goal_achieved", "personal_record", "streak", "announcement"
+)
 
 
 def utcnow() -> datetime:
@@ -56,6 +58,14 @@ class User(UserMixin, db.Model):
     announcements_after_id: so.Mapped[int] = so.mapped_column(
         default=latest_notification_id, server_default="0"
     )
+    # Settings (/settings/): an IANA zone name, quiet hours in that zone (both
+    # or neither; they may wrap midnight), and muted kinds, comma-separated.
+    timezone: so.Mapped[str] = so.mapped_column(
+        sa.String(64), default="UTC", server_default="UTC"
+    )
+    quiet_start: so.Mapped[time | None] = so.mapped_column(sa.Time)
+    quiet_end: so.Mapped[time | None] = so.mapped_column(sa.Time)
+    muted: so.Mapped[str] = so.mapped_column(sa.String(128), default="", server_default="")
 
     # The login this object was loaded for (services/logins.py); not columns.
     login_token = None
@@ -176,8 +186,9 @@ class Notification(db.Model):
     user_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE")
     )
+    # Indexed so deleting a user finds their announcements without a scan.
     author_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     kind: so.Mapped[str] = so.mapped_column(sa.String(24))
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -190,6 +201,8 @@ class Notification(db.Model):
     # 1, 2, 3… over announcements only (NULL on personal rows): how many
     # announcements lie between two ids is a subtraction, not a count.
     announcement_seq: so.Mapped[int | None]
+    # Decided once, at creation: the page shows no popup for a silent one.
+    silent: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])
 
 
@@ -205,9 +218,60 @@ class AnnouncementRead(db.Model):
     notification_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
     )
+    # Indexed so deleting a user finds their read marks without a scan: the
+    # primary key leads with notification_id.
     user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     read_at: so.Mapped[datetime] = so.mapped_column(
         sa.DateTime(timezone=True), default=utcnow
     )
+
+
+class PersonalRecord(db.Model):
+    """A user's best so far for one activity and one measure: one row, never a rescan."""
+
+    __tablename__ = "personal_records"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    activity: so.Mapped[str] = so.mapped_column(sa.String(16), primary_key=True)
+    record: so.Mapped[str] = so.mapped_column(sa.String(24), primary_key=True)
+    value: so.Mapped[float]
+    performed_on: so.Mapped[date] = so.mapped_column(sa.Date)
+    # The workout that holds the record; NULL once it is deleted (then recomputed).
+    workout_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("workouts.id", ondelete="SET NULL")
+    )
+    set_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class Streak(db.Model):
+    """A user's latest run of consecutive local days with a completed workout.
+
+    `since`..`last_day` are the run's first and last days; `notified` is the
+    highest milestone announced for this run, so each is announced once.
+    """
+
+    __tablename__ = "streaks"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    since: so.Mapped[date] = so.mapped_column(sa.Date)
+    last_day: so.Mapped[date] = so.mapped_column(sa.Date)
+    notified: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class WorkoutTotals(db.Model):
+    """What a user's completed workouts add up to, all time: a counter, not a rescan."""
+
+    __tablename__ = "workout_totals"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    workouts: so.Mapped[int] = so.mapped_column(default=0)
+    duration_minutes: so.Mapped[int] = so.mapped_column(default=0)
+    distance_km: so.Mapped[float] = so.mapped_column(default=0.0)

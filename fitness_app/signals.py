@@ -10,3 +10,5 @@ _signals = Namespace()
 workout_completed = _signals.signal("workout-completed")
 #: Sent inside the editing transaction when a completed workout's figures change.
 workout_changed = _signals.signal("workout-changed")
+#: Sent inside the deleting transaction, after the row is gone, with `workout=`.
+workout_deleted = _signals.signal("workout-deleted")

@@ -349,3 +349,148 @@ def test_the_pages_run_under_their_content_security_policy(sign_up, live_server)
     for path in ("/", "/goals/", "/notifications/"):
         ann.open_window(path, page=page)
     assert violations == []
+
+
+RECORD_SYSTEM_NOTIFICATIONS = """
+(() => {
+  const Original = window.Notification;
+  const shown = [];
+  window.__systemNotifications = shown;
+  window.__permissionRequests = 0;
+  window.__hidden = false;
+  Object.defineProperty(document, "hidden", {get: () => window.__hidden, configurable: true});
+  window.__systemInstances = [];
+  class Recorded extends EventTarget {
+    constructor(title, options) {
+      super();
+      shown.push({title: title, body: options && options.body, tag: options && options.tag});
+      window.__systemInstances.push(this);
+    }
+    close() {}
+    static get permission() { return Original.permission; }
+    static requestPermission() {
+      window.__permissionRequests += 1;
+      return Original.requestPermission();
+    }
+  }
+  window.Notification = Recorded;
+})();
+"""
+RECORD_EVENTS = """
+window.__received = [];
+document.addEventListener("fitness:notification", (e) => window.__received.push(e.detail));
+"""
+
+
+def test_registration_fills_the_time_zone_from_the_browser(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, timezone_id="Pacific/Auckland")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    name = unique("auckland")
+    page.goto("/auth/register")
+    expect(page.locator('input[type="hidden"][name="timezone"]')).to_have_value("Pacific/Auckland")
+    page.get_by_label("Username", exact=True).fill(name)
+    page.get_by_label("Email", exact=True).fill(f"{name}@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Register").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_label("Time zone", exact=True)).to_have_value("Pacific/Auckland")
+    page.goto("/workouts/new")
+    auckland_today = page.evaluate(
+        "new Intl.DateTimeFormat('en-CA', {timeZone: 'Pacific/Auckland'}).format(new Date())"
+    )
+    expect(page.get_by_label("Date", exact=True)).to_have_value(auckland_today)
+    page.evaluate("window.fitnessSocket && window.fitnessSocket.disconnect()")
+    context.close()
+
+
+def test_settings_page_saves_through_its_labels(sign_up):
+    user = sign_up("settings")
+    page = user.open_window("/settings/", websocket=False)
+    page.get_by_label("Time zone", exact=True).fill("Pacific/Honolulu")
+    page.get_by_label("Quiet hours start", exact=True).fill("22:30")
+    page.get_by_label("Quiet hours end", exact=True).fill("06:15")
+    page.get_by_label("Personal record", exact=True).check()
+    page.get_by_label("Streak", exact=True).check()
+    page.get_by_role("button", name="Save settings").click()
+
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    expect(page.get_by_label("Time zone", exact=True)).to_have_value("Pacific/Honolulu")
+    expect(page.get_by_label("Quiet hours start", exact=True)).to_have_value("22:30")
+    expect(page.get_by_label("Quiet hours end", exact=True)).to_have_value("06:15")
+    expect(page.get_by_label("Personal record", exact=True)).to_be_checked()
+    expect(page.get_by_label("Workout completed", exact=True)).not_to_be_checked()
+
+    page.get_by_label("Quiet hours end", exact=True).fill("")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Give both a start and an end, or neither.")).to_be_visible()
+
+
+def test_a_silent_notification_shows_no_popup_but_counts(sign_up, live_server):
+    user = sign_up("silent")
+    user.context.add_init_script(RECORD_EVENTS)
+    settings = user.open_window("/settings/", websocket=False)
+    settings.get_by_label("Workout completed", exact=True).check()
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.get_by_text("Settings saved.")).to_be_visible()
+    page = user.open_window("/")
+    title = unique("Quiet run ")
+
+    log_workout_over_http(live_server, user, title)
+
+    page.wait_for_function("window.__received.length === 1")
+    assert page.evaluate("window.__received[0].silent") is True
+    expect(page.locator("#unread-count")).to_have_text("1")
+    expect(page.locator(TOASTS)).to_have_count(0)
+    page.goto("/notifications/")
+    expect(page.locator(".inbox-item", has_text=title)).to_be_visible()
+
+
+def test_a_hidden_page_raises_a_system_notification_after_the_button(sign_up, live_server):
+    user = sign_up("system")
+    user.context.grant_permissions(["notifications"], origin=live_server.url)
+    user.context.add_init_script(RECORD_SYSTEM_NOTIFICATIONS)
+    page = user.open_window("/settings/")
+    assert page.evaluate("window.__permissionRequests") == 0
+    page.get_by_role("button", name="Enable system notifications").click()
+    expect(page.locator("#system-notifications-status")).to_have_text(
+        "System notifications are on."
+    )
+    assert page.evaluate("window.__permissionRequests") == 1
+
+    # Visible: a popup, no system notification.
+    visible_title = unique("Seen run ")
+    log_workout_over_http(live_server, user, visible_title)
+    expect(toast(page, completed_message(visible_title))).to_be_visible(timeout=LIVE_MS)
+    assert page.evaluate("window.__systemNotifications") == []
+
+    page.evaluate("window.__hidden = true")
+    hidden_title = unique("Hidden run ")
+    log_workout_over_http(live_server, user, hidden_title)
+    page.wait_for_function("window.__systemNotifications.length === 1")
+    [shown] = page.evaluate("window.__systemNotifications")
+    newest = user.http.get(f"{live_server.url}/api/notifications").json()["notifications"][-1]
+    assert shown == {"title": "Workout completed", "body": completed_message(hidden_title),
+                     "tag": str(newest["id"])}
+
+
+def test_clicking_a_system_notification_opens_its_url(sign_up):
+    user = sign_up("sysclick")
+    user.context.grant_permissions(["notifications"])
+    user.context.add_init_script(RECORD_SYSTEM_NOTIFICATIONS)
+    page = user.open_window("/settings/", websocket=False)
+    page.evaluate("window.__hidden = true")
+    # The popups script hands each payload over as this event; here one with a url.
+    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
+        id: 987654, kind: "streak", title: "Streak", message: "7 days in a row",
+        url: "/goals/", silent: false}}))""")
+    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
+        id: 987655, kind: "streak", title: "Streak", message: "quiet", silent: true}}))""")
+    assert page.evaluate("window.__systemNotifications") == [
+        {"title": "Streak", "body": "7 days in a row", "tag": "987654"}
+    ]
+    page.evaluate("window.__systemInstances[0].dispatchEvent(new Event('click'))")
+    expect(page).to_have_url(re.compile(r"/goals/$"))

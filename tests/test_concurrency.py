@@ -7,10 +7,11 @@ out-of-order notification ids would show up. Each test runs on both.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -183,3 +184,39 @@ def test_notification_ids_follow_commit_order(app, database, first_kind):
         for thread in threads:
             thread.join(10)
     assert ids["second"] > ids["first"]
+
+
+RACERS = 20
+
+
+def test_racing_completions_announce_one_record_and_one_streak_milestone(app):
+    user_id = make_user(app)
+    today = date.today()
+
+    def run(km: float, day: date, completed: bool) -> int:
+        data = workouts.WorkoutInput("Run", "run", 30, km, day)
+        return workouts.log_workout(user_id, data, completed=completed).id
+
+    with app.app_context():
+        for offset in range(6, 0, -1):  # six days in a row of 5 km
+            run(5.0, today - timedelta(days=offset), completed=True)
+        planned = [run(12.0, today, completed=False) for _ in range(RACERS)]
+
+    results = run_together(
+        app, [functools.partial(workouts.complete_workout, user_id, w) for w in planned]
+    )
+
+    assert results.count(workouts.Completion.COMPLETED) == RACERS
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Notification.kind, Notification.data)
+            .where(Notification.kind.in_(["personal_record", "streak"]))
+            .order_by(Notification.id)
+        ).all()
+    since = (today - timedelta(days=6)).isoformat()
+    assert [(kind, data) for kind, data in rows] == [
+        ("streak", {"days": 3, "since": since}),
+        ("streak", {"days": 7, "since": since}),
+        ("personal_record", {"activity": "run", "record": "distance_km", "value": 12.0,
+                             "previous": 5.0}),
+    ]

@@ -13,7 +13,7 @@ from fitness_app.models import User
 from fitness_app.services import inbox, read_marks
 from fitness_app.services.unread_counts import unread_among, unread_count
 
-BEFORE = "6836fb680a3d"
+BEFORE = "a4c1e7f09b3d"
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 

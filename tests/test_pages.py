@@ -86,7 +86,7 @@ def test_api_notifications_after(client, auth):
     later = client.get(f"/api/notifications?after={first_id}").json
     assert len(later["notifications"]) == 2
     note = later["notifications"][0]
-    assert set(note) == {"id", "kind", "title", "message", "created_at", "data"}
+    assert set(note) == {"id", "kind", "title", "message", "created_at", "data", "silent"}
     assert note["created_at"].endswith("Z")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
@@ -177,3 +177,71 @@ def test_gevent_is_a_working_alternative(gevent_server):
         for listener in listeners:
             [note] = listener.wait_for(1)
             assert note["kind"] == "workout_completed"
+
+
+def test_muted_and_quiet_notifications_arrive_silent_and_are_counted(live_server):
+    base = live_server.url
+    ann = register(base, unique("ann"))
+    listener = Listener(base, ann, ["websocket"]).connect()
+    try:
+        muted = {"timezone": "UTC", "muted": "workout_completed"}
+        assert post_form(ann, base, "/settings/", "/settings/", muted).status_code == 302
+        log_workout(ann, base, title="Muted run")
+        [muted] = listener.wait_for(1, timeout=2)
+        assert (muted["kind"], muted["silent"]) == ("workout_completed", True)
+
+        # Quiet from an hour ago to an hour ahead, in UTC: everything but announcements.
+        now = datetime.now(UTC)
+        quiet = {"timezone": "UTC", "quiet_start": f"{now - timedelta(hours=1):%H:%M}",
+                 "quiet_end": f"{now + timedelta(hours=1):%H:%M}"}
+        assert post_form(ann, base, "/settings/", "/settings/", quiet).status_code == 302
+        log_workout(ann, base, title="Late run")
+        second = listener.wait_for(2, timeout=2)[1]
+        assert (second["kind"], second["silent"]) == ("workout_completed", True)
+
+        loud = {"timezone": "UTC"}
+        assert post_form(ann, base, "/settings/", "/settings/", loud).status_code == 302
+        log_workout(ann, base, title="Loud run")
+        assert listener.wait_for(3, timeout=2)[2]["silent"] is False
+
+        stored = api(ann, base)
+        assert [n["silent"] for n in stored["notifications"]] == [True, True, False]
+        assert stored["unread"] == 3
+        assert listener.unread[-1] == 3
+        inbox = ann.get(f"{base}/notifications/", timeout=5).text
+        assert "Muted run" in inbox and "Late run" in inbox
+    finally:
+        listener.disconnect()
+
+
+def test_one_record_and_one_streak_milestone_under_twenty_racing_completions(live_server):
+    base = live_server.url
+    ann = register(base, unique("ann"))
+    today = date.today()
+    for offset in range(6, 0, -1):
+        log_workout(ann, base, distance_km="5", title=f"Day {offset}",
+                    performed_on=(today - timedelta(days=offset)).isoformat())
+    for i in range(20):
+        log_workout(ann, base, completed=False, distance_km="12", title=f"Long {i}")
+    page = ann.get(f"{base}/workouts/", timeout=5).text
+    ids = [int(chunk.split('"')[0]) for chunk in page.split('data-workout-id="')[1:]
+           if "Complete</button>" in chunk.split("</tr>")[0]]
+    assert len(ids) == 20
+    token = csrf_token(ann, f"{base}/workouts/")
+    after = api(ann, base)["notifications"][-1]["id"]
+    listener = Listener(base, ann, ["websocket"], last_id=after).connect()
+    try:
+        urls = [f"{base}/workouts/{workout_id}/complete" for workout_id in ids]
+        assert post_together(ann, urls, token) == [302] * len(ids)
+        notes = api(ann, base, after)["notifications"]
+        news = [(n["kind"], n["data"]) for n in notes if n["kind"] != "workout_completed"]
+        since = (today - timedelta(days=6)).isoformat()
+        assert news == [
+            ("streak", {"days": 7, "since": since}),
+            ("personal_record", {"activity": "run", "record": "distance_km", "value": 12.0,
+                                 "previous": 5.0}),
+        ]
+        pushed = listener.wait_for(len(notes), timeout=5)
+        assert [n["id"] for n in pushed] == [n["id"] for n in notes]
+    finally:
+        listener.disconnect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from fitness_app.extensions import db
@@ -64,6 +64,8 @@ class RegisterForm(Form):
             EqualTo("password", message="The passwords do not match."),
         ],
     )
+    # Filled from the browser by static/js/timezone.js; absent or unknown means UTC.
+    timezone = HiddenField()
 
     def validate(self, extra_validators: Any = None) -> bool:
         if not super().validate(extra_validators):

@@ -13,7 +13,7 @@ from fitness_app.extensions import db
 from fitness_app.forms import render_form
 from fitness_app.limits import failed_sign_ins, per_address
 from fitness_app.models import User
-from fitness_app.services import logins, passwords
+from fitness_app.services import logins, passwords, timezones
 from fitness_app.urls import local_path
 
 
@@ -30,8 +30,12 @@ def register() -> Response | tuple[str, int]:
     form = RegisterForm()
     if form.validate_on_submit():
         password_hash = passwords.hash_password(form.password.data)
-        user = User(username=form.username.data, email=form.email.data,
-                    password_hash=password_hash)
+        user = User(
+            username=form.username.data,
+            email=form.email.data,
+            password_hash=password_hash,
+            timezone=timezones.clean_zone(form.timezone.data),
+        )
         db.session.add(user)
         try:
             db.session.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import jsonify, render_template
@@ -13,7 +13,7 @@ from fitness_app.extensions import db
 from fitness_app.main import bp
 from fitness_app.main.chart import week_chart
 from fitness_app.models import Workout
-from fitness_app.services import goals
+from fitness_app.services import goals, preferences, records, streaks
 
 
 @bp.route("/")
@@ -25,7 +25,7 @@ def index() -> str:
         .order_by(Workout.performed_on.desc(), Workout.id.desc())
         .limit(5)
     ).all()
-    today = date.today()
+    today = preferences.user_today(current_user)
     monday = today - timedelta(days=today.weekday())
     minutes_by_day = dict(
         db.session.execute(
@@ -44,6 +44,8 @@ def index() -> str:
         recent=recent,
         progress=goals.progress_for(current_user.id, today),
         chart=week_chart(monday, minutes_by_day, today),
+        streak=streaks.current_length(current_user.id, today),
+        records=records.user_records(current_user.id),
     )
 
 

@@ -1,12 +1,12 @@
 """Pure goal rules: periods, progress and achievement, with no database.
 
 Kept free of Flask and SQLAlchemy so each edge case (a week boundary, a month
-boundary, a broken streak, an edited workout) is a plain unit test.
+boundary, a year's last ISO week) is a plain unit test. The days given are the
+user's own calendar days (see `timezones`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,11 +15,11 @@ PERIODS = ("week", "month", "all_time")
 
 
 @dataclass(frozen=True)
-class Fact:
-    """One completed workout, as far as goals care."""
+class Totals:
+    """What the completed workouts of one period add up to (one SQL aggregate)."""
 
-    day: date
-    duration_minutes: int
+    workouts: int = 0
+    duration_minutes: float = 0.0
     distance_km: float = 0.0
 
 
@@ -53,61 +53,22 @@ def period_key(period: str, day: date) -> str:
     raise ValueError(f"unknown period {period!r}")
 
 
-def streak_ending(days: Iterable[date], day: date) -> tuple[int, date | None]:
-    """Length and first day of the run of consecutive workout days ending on `day`."""
-    active = set(days)
-    if day not in active:
-        return 0, None
-    start = day
-    while start - timedelta(days=1) in active:
-        start -= timedelta(days=1)
-    return (day - start).days + 1, start
-
-
-def progress(kind: str, period: str, facts: Iterable[Fact], day: date) -> float:
-    """How far the facts go towards a goal, in the period holding `day`.
-
-    For streaks the period is ignored: progress is the streak ending on `day`.
-    """
-    facts = list(facts)
-    if kind == "streak_days":
-        return float(streak_ending((f.day for f in facts), day)[0])
-    start, end = period_bounds(period, day)
-    inside = [f for f in facts if (start is None or start <= f.day < end)]
+def amount(kind: str, totals: Totals) -> float:
+    """How far a period's totals go towards a goal of `kind` (not a streak)."""
     if kind == "workouts":
-        return float(len(inside))
+        return float(totals.workouts)
     if kind == "distance_km":
-        return float(sum(f.distance_km or 0.0 for f in inside))
+        return float(totals.distance_km)
     if kind == "duration_minutes":
-        return float(sum(f.duration_minutes for f in inside))
+        return float(totals.duration_minutes)
     raise ValueError(f"unknown goal kind {kind!r}")
 
 
-def current_progress(kind: str, period: str, facts: Iterable[Fact], today: date) -> float:
-    """Progress to show today. A streak stays alive until a whole day is missed."""
-    facts = list(facts)
-    if kind == "streak_days":
-        days = {f.day for f in facts}
-        anchor = today if today in days else today - timedelta(days=1)
-        return float(streak_ending(days, anchor)[0])
-    return progress(kind, period, facts, today)
-
-
-def achieved_key(
-    kind: str, period: str, target: float, facts: Iterable[Fact], day: date
-) -> str | None:
-    """The achievement key when the goal is met in the period holding `day`, else None.
-
-    A streak's key is its first day, so a new streak after a break can be
-    achieved again while one long streak is achieved once.
-    """
-    facts = list(facts)
-    if kind == "streak_days":
-        length, start = streak_ending((f.day for f in facts), day)
-        return f"streak-{start.isoformat()}" if start and length >= target else None
-    if progress(kind, period, facts, day) >= target:
-        return period_key(period, day)
-    return None
+def streak_key(since: date) -> str:
+    """A streak goal's achievement key is the streak's first day, so a new
+    streak after a break can be achieved again while one long streak is
+    achieved once."""
+    return f"streak-{since.isoformat()}"
 
 
 UNITS = {

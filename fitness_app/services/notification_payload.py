@@ -24,4 +24,5 @@ def serialize(notification: Notification) -> dict[str, Any]:
         "message": notification.message,
         "created_at": iso_utc(notification.created_at),
         "data": notification.data or {},
+        "silent": bool(notification.silent),
     }

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import Notification, User
+from fitness_app.services import preferences
 from fitness_app.services.delivery import current, delivery
 from fitness_app.services.sql import lock_everyone, lock_user
 
@@ -30,17 +31,29 @@ def _one_more_unread() -> sa.Update:
 
 
 def notify(
-    user_id: int | None, kind: str, title: str, message: str, data: dict[str, Any] | None = None
+    user_id: int | None,
+    kind: str,
+    title: str,
+    message: str,
+    data: dict[str, Any] | None = None,
+    silent: bool | None = None,
 ) -> Notification:
     """Store a notification in the current `delivery()`; it is pushed once that commits.
 
     `user_id` None makes it an announcement for every user. The lock taken
     first keeps ids in commit order for everyone who sees the row, and keeps
-    the counter and the watermark of "mark all read" consistent.
+    the counter and the watermark of "mark all read" consistent. `silent`
+    None lets the user's settings decide (muted kinds, quiet hours);
+    announcements are never silent.
     """
     unit = current()
+    if user_id is None or kind == "announcement":
+        silent = False
+    elif silent is None:
+        silent = preferences.silent_for(user_id, kind)
     notification = Notification(
-        user_id=user_id, kind=kind, title=title, message=message, data=data or {}
+        user_id=user_id, kind=kind, title=title, message=message, data=data or {},
+        silent=silent,
     )
     if user_id is None:
         lock_everyone()

@@ -20,7 +20,7 @@ from fitness_app.models import Workout, utcnow
 from fitness_app.services import notifications
 from fitness_app.services.delivery import delivery
 from fitness_app.services.goal_rules import format_number
-from fitness_app.signals import workout_changed, workout_completed
+from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
 FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on")
 
@@ -114,8 +114,12 @@ def update_workout(workout: Workout, data: WorkoutInput) -> None:
 
 
 def delete_workout(workout: Workout) -> None:
-    db.session.delete(workout)
-    db.session.commit()
+    """Delete; a completed workout's streak is re-derived in the same commit."""
+    with delivery():
+        db.session.delete(workout)
+        if workout.completed:
+            db.session.flush()
+            workout_deleted.send(workout, workout=workout)
 
 
 def get_owned(user_id: int, workout_id: int) -> Workout | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from wtforms import (
     BooleanField,
@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from fitness_app.forms import Form, InRange, strip
 from fitness_app.models import ACTIVITIES
+from fitness_app.services.preferences import current_today
 from fitness_app.services.workouts import WorkoutInput
 
 
@@ -49,12 +50,12 @@ class WorkoutForm(Form):
         ],
     )
     performed_on = DateField(
-        "Date", validators=[InputRequired(message="Enter the date.")], default=date.today
+        "Date", validators=[InputRequired(message="Enter the date.")], default=current_today
     )
     completed = BooleanField("Completed", default=True)
 
     def validate_performed_on(self, field: DateField) -> None:
-        if field.data and field.data > date.today() + timedelta(days=1):
+        if field.data and field.data > current_today() + timedelta(days=1):
             raise ValidationError("The date can be no later than tomorrow.")
         if field.data and field.data.year < 1900:
             raise ValidationError("Enter a date after 1900.")

@@ -9,7 +9,7 @@ left. Columns are added in place (no table copy), so SQLite keeps the
 notifications table's AUTOINCREMENT.
 
 Revision ID: 7b3e9c1d2a45
-Revises: 6836fb680a3d
+Revises: a4c1e7f09b3d
 Create Date: 2026-11-26 14:40:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = '7b3e9c1d2a45'
-down_revision = '6836fb680a3d'
+down_revision = 'a4c1e7f09b3d'
 branch_labels = None
 depends_on = None
 

@@ -88,6 +88,9 @@
     if (!n || typeof n.id !== "number" || shown.has(n.id)) return;
     shown.add(n.id);
     remember(n.id);
+    document.dispatchEvent(new CustomEvent("fitness:notification", { detail: n }));
+    // Silent (muted, or quiet hours): stored and counted, but no popup.
+    if (n.silent) return;
     showToast(n, ms);
   }
 

@@ -1,0 +1,164 @@
+"""Personal records: the best distance and duration per activity, kept as rows.
+
+A completion compares the workout with at most two stored bests instead of
+rescanning history. The per-user lock taken before the read makes racing
+completions see each other, so each record is announced exactly once. Only
+editing or deleting the very workout that holds a record reads history: that
+best is looked up again among the activity's workouts, quietly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Flask
+
+from fitness_app.extensions import db
+from fitness_app.models import PersonalRecord, Workout
+from fitness_app.services import notifications
+from fitness_app.services.goal_rules import format_number
+from fitness_app.services.sql import lock_user
+from fitness_app.signals import workout_changed, workout_completed, workout_deleted
+
+#: The measures a record is kept for, in the order a new record is announced.
+MEASURES = {"distance_km": ("km", "km"), "duration_minutes": ("minute", "minutes")}
+NOUNS = {"strength": "strength session", "yoga": "yoga session", "other": "workout"}
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    activity: str
+    record: str
+    value: float
+    previous: float
+
+    def message(self) -> str:
+        """`Longest ride yet: 82 km, 12 km more than before`."""
+        noun = NOUNS.get(self.activity, self.activity)
+        return (
+            f"Longest {noun} yet: {_amount(self.record, self.value)}, "
+            f"{_amount(self.record, self.value - self.previous)} more than before"
+        )
+
+    def data(self) -> dict[str, object]:
+        return {"activity": self.activity, "record": self.record, "value": self.value,
+                "previous": self.previous}
+
+
+def _amount(record: str, value: float) -> str:
+    singular, plural = MEASURES[record]
+    return f"{format_number(value)} {singular if value == 1 else plural}"
+
+
+def beats(value: float | None, best: float | None) -> bool:
+    """A new best: a real value above the stored one (the first one is not announced)."""
+    return bool(value) and best is not None and value > best
+
+
+def user_records(user_id: int) -> list[PersonalRecord]:
+    return list(
+        db.session.scalars(
+            sa.select(PersonalRecord)
+            .where(PersonalRecord.user_id == user_id)
+            .order_by(PersonalRecord.activity, PersonalRecord.record)
+        )
+    )
+
+
+def _bests(user_id: int, activity: str) -> dict[str, PersonalRecord]:
+    """The stored bests of one activity, read after the per-user lock."""
+    lock_user(user_id)
+    return {
+        row.record: row
+        for row in db.session.scalars(
+            sa.select(PersonalRecord)
+            .where(PersonalRecord.user_id == user_id, PersonalRecord.activity == activity)
+            .execution_options(populate_existing=True)
+        )
+    }
+
+
+def _keep(workout: Workout) -> list[NewRecord]:
+    """Store the workout's figures where they are the first or a better best."""
+    stored = _bests(workout.user_id, workout.activity)
+    news = []
+    for record in MEASURES:
+        value = getattr(workout, record)
+        if not value:
+            continue
+        row = stored.get(record)
+        if row is None:
+            db.session.add(PersonalRecord(
+                user_id=workout.user_id, activity=workout.activity, record=record,
+                value=value, performed_on=workout.performed_on, workout_id=workout.id,
+            ))
+        elif beats(value, row.value):
+            news.append(NewRecord(workout.activity, record, float(value), row.value))
+            row.value, row.performed_on, row.workout_id = value, workout.performed_on, workout.id
+    return news
+
+
+def check(workout: Workout) -> NewRecord | None:
+    """Keep the bests up to date with a completed workout; announce one new record.
+
+    When a workout beats both distance and duration, both are kept and the
+    distance is announced: one popup per workout.
+    """
+    news = _keep(workout)
+    if not news:
+        return None
+    new = news[0]
+    notifications.notify(workout.user_id, "personal_record", "Personal record",
+                         new.message(), new.data())
+    return new
+
+
+def settle(user_id: int, workout_id: int | None) -> None:
+    """Look up again, quietly, the bests that `workout_id` held (None: a deleted holder).
+
+    An edit may lower a mistyped figure or change the activity; the best is
+    then the activity's best completed workout, or no record at all.
+    """
+    lock_user(user_id)
+    held = db.session.scalars(
+        sa.select(PersonalRecord).where(
+            PersonalRecord.user_id == user_id,
+            PersonalRecord.workout_id.is_(None) if workout_id is None
+            else PersonalRecord.workout_id == workout_id,
+        ).execution_options(populate_existing=True)
+    ).all()
+    for row in held:
+        measure = getattr(Workout, row.record)
+        best = db.session.execute(
+            sa.select(Workout.id, measure, Workout.performed_on)
+            .where(Workout.user_id == user_id, Workout.activity == row.activity,
+                   Workout.completed_at.is_not(None), measure > 0)
+            .order_by(measure.desc(), Workout.id)
+            .limit(1)
+        ).first()
+        if best is None:
+            db.session.delete(row)
+        else:
+            row.workout_id, row.value, row.performed_on = best
+
+
+def _on_completed(sender: Workout, workout: Workout, **_: object) -> None:
+    check(workout)
+
+
+def _on_changed(sender: Workout, workout: Workout, **_: object) -> None:
+    settle(workout.user_id, workout.id)
+    db.session.flush()
+    _keep(workout)
+
+
+def _on_deleted(sender: Workout, workout: Workout, **_: object) -> None:
+    settle(workout.user_id, None)
+
+
+def init_app(app: Flask) -> None:
+    """Listen for workouts; connect once even when tests build many apps."""
+    workout_completed.connect(_on_completed)
+    workout_changed.connect(_on_changed)
+    workout_deleted.connect(_on_deleted)
