@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Achievement, Goal, Notification, User, Workout
 from fitness_app.services import inbox
+from fitness_app.services.notification_payload import iso_utc
 from fitness_app.services.unread_counts import unread_among
 
 FORMAT = "fitness_app.export"
@@ -35,7 +36,7 @@ Row = dict[str, Any]
 
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return notifications.iso_utc(value)
+        return iso_utc(value)
     if isinstance(value, date | time):
         return value.isoformat()
     return value
