@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 from fitness_app.main import bp
 from fitness_app.models import Notification
 from fitness_app.services.goal_rules import UNITS
-from fitness_app.services.notifications import iso_utc, page_for
+from fitness_app.services.notification_payload import iso_utc, page_for
 
 APP_NAME = "Stride"
 
