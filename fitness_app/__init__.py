@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, CONFIGS, INSTANCE_DIR, instance_secret_key
-from fitness_app.extensions import csrf, db, login_manager, migrate, socketio
+from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -70,7 +70,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from fitness_app import database, forms, headers, limits, urls
+    from fitness_app import assets, database, forms, headers, limits, urls
     from fitness_app.realtime import presence, queue
     from fitness_app.services import goals, logins, mail, passwords, records, replay
 
@@ -110,6 +110,8 @@ def register_extensions(app: Flask) -> None:
         async_handlers=False,
     )
     limits.init_app(app)
+    compress.init_app(app)
+    assets.init_app(app)
     presence.init_app(app)
     goals.init_app(app)
     records.init_app(app)

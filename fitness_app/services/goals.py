@@ -113,7 +113,7 @@ def evaluate(user_id: int, day: date, goals: list[Goal] | None = None) -> list[G
                 user_id,
                 "goal_achieved",
                 "Goal achieved",
-                f"Goal achieved: {text}",
+                text,
                 {"goal_id": goal.id, "period": key},
             )
     return achieved
@@ -129,15 +129,29 @@ def create_goal(user_id: int, kind: str, target: float, period: str) -> Goal:
     )
     with delivery():
         db.session.add(goal)
-        db.session.flush()
-        if _counts_all_time([goal]):
-            totals.recount(user_id)
-        today = preferences.user_today(db.session.get(User, user_id))
-        evaluate(user_id, today, [goal])
-        if kind == "streak_days":
-            # A streak that ended yesterday is still alive today.
-            evaluate(user_id, today - timedelta(days=1), [goal])
+        _count_logged(goal)
     return goal
+
+
+def update_goal(goal: Goal, kind: str, target: float, period: str) -> None:
+    """Change a goal; if the workouts already logged now meet it, that is announced."""
+    goal.kind = kind
+    goal.target = target
+    goal.period = "all_time" if kind == "streak_days" else period
+    with delivery():
+        _count_logged(goal)
+
+
+def _count_logged(goal: Goal) -> None:
+    """Count the workouts already logged towards a new or changed goal."""
+    db.session.flush()
+    if _counts_all_time([goal]):
+        totals.recount(goal.user_id)
+    today = preferences.user_today(db.session.get(User, goal.user_id))
+    evaluate(goal.user_id, today, [goal])
+    if goal.kind == "streak_days":
+        # A streak that ended yesterday is still alive today.
+        evaluate(goal.user_id, today - timedelta(days=1), [goal])
 
 
 def delete_goal(goal: Goal) -> None:

@@ -24,5 +24,24 @@ def serialize(notification: Notification) -> dict[str, Any]:
         "message": notification.message,
         "created_at": iso_utc(notification.created_at),
         "data": notification.data or {},
+        "url": page_for(notification),
         "silent": bool(notification.silent),
     }
+
+
+def page_for(notification: Notification) -> str:
+    """The local path a popup or inbox row leads to: the page the notification is about.
+
+    Literal paths rather than `url_for`, because `flask announce` serialises
+    outside any request, where `url_for` cannot build URLs.
+    """
+    data = notification.data or {}
+    if notification.kind == "workout_completed" and isinstance(data.get("workout_id"), int):
+        return f"/workouts/{data['workout_id']}/edit"
+    if notification.kind == "workout_completed":
+        return "/workouts/"
+    if notification.kind in ("goal_achieved", "personal_record", "streak"):
+        return "/goals/"
+    if notification.kind == "announcement":
+        return "/notifications/"
+    return "/"

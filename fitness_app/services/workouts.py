@@ -59,7 +59,7 @@ def _completion_flow(workout: Workout) -> None:
         workout.user_id,
         "workout_completed",
         "Workout completed",
-        f"Workout completed: {summary(workout)}",
+        summary(workout),
         {"workout_id": workout.id, "activity": workout.activity},
     )
     workout_completed.send(workout, workout=workout)
