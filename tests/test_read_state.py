@@ -16,16 +16,8 @@ from fitness_app.models import AnnouncementRead, Notification, User
 from fitness_app.realtime import push
 from fitness_app.services import notifications
 from fitness_app.services.delivery import delivery
-from tests.conftest import AuthActions, built_app, log_workout, make_admin
+from tests.conftest import built_app, log_workout, signed_in_client
 from tests.live import wait_until
-
-
-def signed_in(app: Flask, username: str, admin: bool = False) -> FlaskClient:
-    client = app.test_client()
-    AuthActions(client).register(username=username, email=f"{username}@example.com")
-    if admin:
-        make_admin(app, f"{username}@example.com")
-    return client
 
 
 def unread(client: FlaskClient) -> int:
@@ -56,8 +48,8 @@ def announce(admin: FlaskClient, message: str) -> None:
 
 
 def test_counts_after_workouts_broadcasts_and_reads(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann = signed_in(app, "ann")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann = signed_in_client(app, "ann")
     log_workout(ann)
     log_workout(ann, title="Second")
     announce(admin, "Gym closed")
@@ -81,9 +73,9 @@ def test_counts_after_workouts_broadcasts_and_reads(app):
 
 
 def test_a_user_who_joins_later_sees_and_counts_only_later_announcements(app):
-    admin = signed_in(app, "boss", admin=True)
+    admin = signed_in_client(app, "boss", admin=True)
     announce(admin, "Before Bea joined")
-    bea = signed_in(app, "bea")
+    bea = signed_in_client(app, "bea")
     assert unread(bea) == 0 and ids(bea) == []
     announce(admin, "After Bea joined")
     assert unread(bea) == 1
@@ -92,8 +84,8 @@ def test_a_user_who_joins_later_sees_and_counts_only_later_announcements(app):
 
 
 def test_mark_all_read_adds_no_row_per_announcement(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann = signed_in(app, "ann")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann = signed_in_client(app, "ann")
     for n in range(5):
         announce(admin, f"News {n}")
     ann.post(f"/notifications/{ids(ann)[0]}/read")
@@ -105,8 +97,8 @@ def test_mark_all_read_adds_no_row_per_announcement(app):
 
 
 def test_badges_follow_mark_read_mark_all_and_broadcasts_live(app):
-    admin = signed_in(app, "boss", admin=True)
-    ann = signed_in(app, "ann")
+    admin = signed_in_client(app, "boss", admin=True)
+    ann = signed_in_client(app, "ann")
     log_workout(ann)
     socket = socketio.test_client(app, flask_test_client=ann)
     assert counts_pushed(socket) == [1]
@@ -131,7 +123,7 @@ def _count_commits(app: Flask) -> list[int]:
 
 
 def test_a_mark_read_that_changes_nothing_commits_and_pushes_nothing(app):
-    ann = signed_in(app, "ann")
+    ann = signed_in_client(app, "ann")
     log_workout(ann)
     (note,) = ids(ann)
     socket = socketio.test_client(app, flask_test_client=ann)
@@ -146,7 +138,7 @@ def test_a_mark_read_that_changes_nothing_commits_and_pushes_nothing(app):
 
 
 def test_notifying_outside_a_delivery_is_refused(app):
-    ann = signed_in(app, "ann")
+    ann = signed_in_client(app, "ann")
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id))
         with pytest.raises(RuntimeError, match="delivery"):
@@ -156,7 +148,7 @@ def test_notifying_outside_a_delivery_is_refused(app):
 
 
 def test_a_delivery_that_raises_stores_and_pushes_nothing(app):
-    ann = signed_in(app, "ann")
+    ann = signed_in_client(app, "ann")
     socket = socketio.test_client(app, flask_test_client=ann)
     socket.get_received()
     with app.app_context():
@@ -201,7 +193,7 @@ def strict_app(database: str):
 
 
 def test_events_beyond_the_burst_are_refused_then_the_flood_is_disconnected(strict_app):
-    ann = signed_in(strict_app, "ann")
+    ann = signed_in_client(strict_app, "ann")
     log_workout(ann)
     log_workout(ann, title="Two")
     first, second = ids(ann)
@@ -221,7 +213,7 @@ def test_events_beyond_the_burst_are_refused_then_the_flood_is_disconnected(stri
 
 
 def test_another_connection_keeps_its_own_bucket(strict_app):
-    ann = signed_in(strict_app, "ann")
+    ann = signed_in_client(strict_app, "ann")
     log_workout(ann)
     (note,) = ids(ann)
     flooding = socketio.test_client(strict_app, flask_test_client=ann)
@@ -233,8 +225,8 @@ def test_another_connection_keeps_its_own_bucket(strict_app):
 
 def test_inbox_pages_merge_own_rows_and_announcements_newest_first(database):
     with built_app(database, NOTIFICATIONS_PER_PAGE=4) as app:
-        admin = signed_in(app, "boss", admin=True)
-        ann = signed_in(app, "ann")
+        admin = signed_in_client(app, "boss", admin=True)
+        ann = signed_in_client(app, "ann")
         for n in range(3):
             log_workout(ann, title=f"Run {n}")
             announce(admin, f"News {n}")

@@ -45,4 +45,3 @@ def page_for(notification: Notification) -> str:
     if notification.kind == "announcement":
         return "/notifications/"
     return "/"
-
