@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -20,7 +21,7 @@ from deploy.processes import RedisServer
 from fitness_app import create_app
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.realtime.events import stop_presence_loop
+from fitness_app.realtime.presence_feed import stop_presence_loop
 from tests import services
 from tests.databases import DATABASE_PARAMS, PG_SKIP_REASON, database_url
 
@@ -175,3 +176,29 @@ def live_server(tmp_path_factory):
 
     with LiveServer(tmp_path_factory.mktemp("live")) as server:
         yield server
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium tries to reach Google's servers and stalls offline.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (never a downloaded build)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

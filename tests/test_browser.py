@@ -13,15 +13,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pytest
 import requests
 
+from tests.conftest import CHROMIUM
 from tests.live import ROOT, post_form, register
 from tests.services import require
 
-CHROMIUM = Path("/usr/bin/chromium")
 require("Chromium", None if CHROMIUM.exists() else
         "not installed at /usr/bin/chromium (Debian: apt-get install chromium)", module_level=True)
 
@@ -32,21 +31,10 @@ from playwright.sync_api import (  # noqa: E402 - only once Chromium is known to
     Page,
     WebSocketRoute,
     expect,
-    sync_playwright,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium tries to reach Google's servers and stalls offline.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "password1"
 TOASTS = "#notification-container .toast[data-notification-id]"
 # Functions, not bare expressions: Playwright evals a bare expression inside the
@@ -57,16 +45,6 @@ TRANSPORT = "() => window.fitnessSocket.io.engine.transport.name"
 # A popup reaches another window within 1 s; over long-polling within 3 s.
 LIVE_MS = 1000
 POLLING_MS = 3000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @dataclass
@@ -167,7 +145,7 @@ def toast(page: Page, text: str):
 
 
 def completed_message(title: str) -> str:
-    return f"Workout completed: {title}, 6.2 km in 31 min"
+    return f"{title}, 6.2 km in 31 min"
 
 
 def test_popup_reaches_the_other_window_over_websocket(sign_up):
@@ -222,7 +200,8 @@ def test_markup_in_a_title_is_shown_as_text(sign_up):
 
     # The form redirected to the list, which shows the title as typed.
     expect(logging).to_have_url(re.compile(r"/workouts/$"))
-    expect(logging.get_by_role("cell", name=title, exact=True)).to_be_visible()
+    expect(logging.locator("[data-workout-id] .item-title").get_by_text(title, exact=True)) \
+        .to_be_visible()
     expect(logging.locator("main img, main b")).to_have_count(0)
     for page in (logging, watching):
         assert page.evaluate("window.__pwned") is None
@@ -330,7 +309,7 @@ def test_the_pages_run_under_their_content_security_policy(sign_up, live_server)
     page.on("console", lambda message: violations.append(message.text)
             if "Content Security Policy" in message.text else None)
     ann.open_window("/workouts/", page=page)
-    rows = page.locator("tr[data-workout-id]")
+    rows = page.locator("li[data-workout-id]")
     asked: list[str] = []
 
     def answer(accept: bool):
@@ -345,7 +324,8 @@ def test_the_pages_run_under_their_content_security_policy(sign_up, live_server)
     page.once("dialog", answer(True))
     page.get_by_role("button", name="Delete").click()
     expect(rows).to_have_count(0)
-    assert asked == ["Delete this workout?", "Delete this workout?"]
+    question = "Delete the workout “Planned run”? This cannot be undone."
+    assert asked == [question, question]
     for path in ("/", "/goals/", "/notifications/", "/settings/"):
         ann.open_window(path, page=page)
     assert violations == []

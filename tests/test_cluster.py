@@ -259,7 +259,7 @@ def test_websocket_and_polling_clients_get_what_the_other_worker_made(cluster, s
     for client in (websocket, polling, on_far):
         client.wait_for({from_far, from_near})
     message = websocket.received[from_far]["message"]
-    assert message == "Workout completed: Made on the far worker, 5 km in 30 min"
+    assert message == "Made on the far worker, 5 km in 30 min"
 
     text = f"Pool closed {uuid.uuid4().hex[:6]}"
     announced = int(re.search(r"Announcement (\d+)", flask(cluster, "announce", text)).group(1))
@@ -324,7 +324,7 @@ def test_signing_out_everywhere_ends_every_login_on_every_worker(cluster, socket
     phone = requests.Session()
     token = csrf_token(phone, f"{cluster.worker_url(far)}/auth/login")
     page = fay.get(f"{cluster.url}/", timeout=10).text
-    username = re.search(r"Sign out \((\w+)\)", page).group(1)
+    username = re.search(r"<span class=\"username\">(\w+)</span>", page).group(1)
     signed_in = phone.post(f"{cluster.worker_url(far)}/auth/login", allow_redirects=False,
                            timeout=10, data={"csrf_token": token, "remember": "y",
                                              "email": f"{username}@example.com",

@@ -78,7 +78,7 @@ def test_every_page_carries_the_headers_and_no_inline_script(app, auth, client):
         assert_secure(response, path)
         if response.mimetype == "text/html":
             assert inline_scripts(response.get_data(as_text=True)) == [], path
-    assert 'data-confirm="Delete this workout?"' in client.get("/workouts/").get_data(
+    assert 'data-confirm="Delete the workout' in client.get("/workouts/").get_data(
         as_text=True)
     for response in (client.post("/workouts/new"), client.post("/goals/1/delete"),
                      app.test_client().get("/auth/login"), app.test_client().get("/")):
@@ -111,9 +111,10 @@ def test_hsts_only_in_production(database, client):
         assert "Strict-Transport-Security" not in app.test_client().get("/auth/login").headers
     from fitness_app import create_app
 
-    production = create_app("production", {"SQLALCHEMY_DATABASE_URI": database,
-                                            "ASYNC_MODE": "threading", "REDIS_URL": None,
-                                            "SECRET_KEY": "a production secret"})
+    production = create_app("production", {
+        "SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "x" * 32,
+        "ASYNC_MODE": "threading", "REDIS_URL": None,
+    })
     hsts = production.test_client().get("/auth/login").headers["Strict-Transport-Security"]
     assert hsts.startswith("max-age=31536000")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
@@ -32,7 +34,7 @@ def test_404_page(client, auth):
     auth.register()
     response = client.get("/no-such-page")
     assert response.status_code == 404
-    assert b"Not found" in response.data
+    assert b"Page not found" in response.data and b"The requested URL" not in response.data
 
 
 def test_403_for_non_admin_and_login_redirect_for_anonymous(client, auth):
@@ -79,15 +81,17 @@ def test_api_notifications_after(client, auth):
     for title in ["One", "Two", "Three"]:
         log_workout(client, title=title)
     everything = client.get("/api/notifications").json
-    assert [n["message"].split(": ")[1].split(",")[0] for n in everything["notifications"]] == [
+    assert [n["message"].split(",")[0] for n in everything["notifications"]] == [
         "One", "Two", "Three"]
     assert everything["unread"] == 3
     first_id = everything["notifications"][0]["id"]
     later = client.get(f"/api/notifications?after={first_id}").json
     assert len(later["notifications"]) == 2
     note = later["notifications"][0]
-    assert set(note) == {"id", "kind", "title", "message", "created_at", "data", "silent"}
+    assert set(note) == {"id", "kind", "title", "message", "created_at", "data", "url", "silent"}
     assert note["created_at"].endswith("Z")
+    assert note["url"] == f"/workouts/{note['data']['workout_id']}/edit"
+    assert client.get(note["url"]).status_code == 200
 
 
 def test_inbox_marks_unread_and_read(client, auth):
@@ -111,3 +115,35 @@ def test_admin_page_for_admin(app, client, auth):
     page = client.get("/admin/").data.decode()
     assert '<label for="message">Announcement</label>' in page
     assert "Online now" in page
+
+
+def test_a_new_user_gets_first_steps_then_the_dashboard(client, auth):
+    auth.register()
+    first = client.get("/").get_data(as_text=True)
+    assert "Log your first workout" in first and "Set your first goal" in first
+    assert "<svg" not in first
+    log_workout(client, title="First run", duration_minutes="75")
+    page = client.get("/").get_data(as_text=True)
+    assert "Log your first workout" not in page and "<svg" in page
+    assert "First run" in page and "Today" in page and "1 h 15 min" in page
+
+
+def test_lists_use_plain_words_and_show_pages_only_when_there_are_several(client, auth):
+    auth.register()
+    log_workout(client, title="Only one")
+    page = client.get("/workouts/").get_data(as_text=True)
+    assert "1 workout, newest first." in page
+    assert "Page 1 of" not in page
+    assert f">{date.today().isoformat()}<" not in page and ">Today</time>" in page
+    inbox = client.get("/notifications/").get_data(as_text=True)
+    assert "Page 1 of" not in inbox and 'href="/workouts/1/edit"' in inbox
+    assert "UTC" in inbox and "data-relative" in inbox
+
+
+def test_signed_out_home_is_the_sign_in_page_that_explains_the_app(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.location.startswith("/auth/login")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Please sign in" not in page
+    assert "Stride keeps your workouts and goals in one place" in page
+    assert 'href="/auth/register"' in page and '<label for="email">Email</label>' in page

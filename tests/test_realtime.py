@@ -46,7 +46,7 @@ def test_a_user_receives_only_their_own_notifications(app):
         assert [e["name"] for e in events] == ["notification", "unread_count"]
         note = events[0]["args"][0]
         assert note["kind"] == "workout_completed"
-        assert note["message"] == "Workout completed: Hill repeats, 8 km in 45 min"
+        assert note["message"] == "Hill repeats, 8 km in 45 min"
         assert note["title"] == "Workout completed"
         assert note["created_at"].endswith("Z")
         assert isinstance(note["id"], int) and note["data"]["workout_id"] >= 1
@@ -61,11 +61,11 @@ def test_replay_from_last_id_oldest_first_then_live(app, client, auth):
     first_id = client.get("/api/notifications").json["notifications"][0]["id"]
     socket = connect(app, client, last_id=first_id)
     replayed = received(socket, "notification")
-    assert [n["message"].split(": ")[1].split(",")[0] for n in replayed] == ["Two", "Three"]
+    assert [n["message"].split(",")[0] for n in replayed] == ["Two", "Three"]
     assert replayed[0]["id"] < replayed[1]["id"]
     log_workout(client, title="Four")
     assert [n["message"] for n in received(socket, "notification")] == [
-        "Workout completed: Four, 6.2 km in 31 min"]
+        "Four, 6.2 km in 31 min"]
 
 
 def test_replay_is_capped_at_one_hundred(app, client, auth):

@@ -46,11 +46,11 @@ def test_websocket_and_polling_clients_both_receive_and_nobody_else(live_server)
         log_workout(ann, base)
         for listener in (ws, polling):
             [note] = listener.wait_for(1)
-            assert note["message"] == "Workout completed: Tempo run, 6.2 km in 31 min"
+            assert note["message"] == "Tempo run, 6.2 km in 31 min"
         # Bob's first notification is his own: nothing of Ann's reached him before it.
         log_workout(bob, base, title="Bob's ride", activity="ride")
         [own] = bobs.wait_for(1)
-        assert own["message"].startswith("Workout completed: Bob's ride")
+        assert own["message"].startswith("Bob's ride")
         assert [n["id"] for n in bobs.notifications] == [own["id"]]
         assert len(ws.notifications) == len(polling.notifications) == 1
     finally:
@@ -119,7 +119,7 @@ def test_reconnect_with_last_id_gets_what_was_missed_in_order(live_server):
         try:
             missed = listener.wait_for(2)
             assert [n["message"].split(",")[0] for n in missed] == [
-                "Workout completed: Missed one", "Workout completed: Missed two"]
+                "Missed one", "Missed two"]
             assert seen["id"] < missed[0]["id"] < missed[1]["id"]
         finally:
             listener.disconnect()

@@ -28,7 +28,7 @@ def test_log_completed_workout_notifies(client, app, signed_in):
     assert workout.completed
     [note] = notifications(app)
     assert note.kind == "workout_completed"
-    assert note.message == "Workout completed: Tempo run, 6.2 km in 31 min"
+    assert note.message == "Tempo run, 6.2 km in 31 min"
     page = client.get("/workouts/").data
     assert b"Tempo run" in page and b"Completed" in page
 

@@ -1,4 +1,4 @@
-"""Goal pages: list with progress, create, delete."""
+"""Goal pages: list with progress, create, edit, delete."""
 
 from __future__ import annotations
 
@@ -32,14 +32,30 @@ def new() -> Response | tuple[str, int]:
         service.create_goal(current_user.id, form.kind.data, form.target.data, form.period.data)
         flash("Goal saved.", "success")
         return redirect(url_for("goals.index"))
-    return render_form("goals/form.html", form)
+    return render_form("goals/form.html", form, goal=None)
+
+
+@bp.route("/<int:goal_id>/edit", methods=["GET", "POST"])
+def edit(goal_id: int) -> Response | tuple[str, int]:
+    goal = _owned(goal_id)
+    form = GoalForm(obj=goal)
+    if form.validate_on_submit():
+        service.update_goal(goal, form.kind.data, form.target.data, form.period.data)
+        flash("Goal updated.", "success")
+        return redirect(url_for("goals.index"))
+    return render_form("goals/form.html", form, goal=goal)
 
 
 @bp.route("/<int:goal_id>/delete", methods=["POST"])
 def delete(goal_id: int) -> Response:
+    service.delete_goal(_owned(goal_id))
+    flash("Goal deleted.", "info")
+    return redirect(url_for("goals.index"))
+
+
+def _owned(goal_id: int) -> Goal:
+    """The user's own goal; someone else's id looks like a missing one (404)."""
     goal = db.session.get(Goal, goal_id)
     if goal is None or goal.user_id != current_user.id:
         abort(404)
-    service.delete_goal(goal)
-    flash("Goal deleted.", "info")
-    return redirect(url_for("goals.index"))
+    return goal

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from fitness_app.main import routes  # noqa: E402, F401
+from fitness_app.main import filters, routes  # noqa: E402, F401

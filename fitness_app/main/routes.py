@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import jsonify, render_template
-from flask_login import current_user, login_required
+from flask import jsonify, redirect, render_template, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
@@ -17,8 +17,11 @@ from fitness_app.services import goals, preferences, records, streaks
 
 
 @bp.route("/")
-@login_required
-def index() -> str:
+def index() -> str | Response:
+    if not current_user.is_authenticated:
+        # The sign-in page is the landing page: it says what the app is, with no
+        # "please sign in" scolding for someone who has never been here.
+        return redirect(url_for("auth.login", next="/"))
     recent = db.session.scalars(
         sa.select(Workout)
         .where(Workout.user_id == current_user.id)
@@ -47,6 +50,12 @@ def index() -> str:
         streak=streaks.current_length(current_user.id, today),
         records=records.user_records(current_user.id),
     )
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """Pages link the SVG logo as their icon; this serves clients that ask the old way."""
+    return redirect(url_for("static", filename="img/logo.svg"), 301)
 
 
 @bp.route("/healthz")

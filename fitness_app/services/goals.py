@@ -21,6 +21,7 @@ from flask import Flask
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, Goal, User, Workout
 from fitness_app.services import goal_rules, notifications, preferences, streaks, totals
+from fitness_app.services.delivery import delivery
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
 from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
@@ -112,7 +113,7 @@ def evaluate(user_id: int, day: date, goals: list[Goal] | None = None) -> list[G
                 user_id,
                 "goal_achieved",
                 "Goal achieved",
-                f"Goal achieved: {text}",
+                text,
                 {"goal_id": goal.id, "period": key},
             )
     return achieved
@@ -126,17 +127,31 @@ def create_goal(user_id: int, kind: str, target: float, period: str) -> Goal:
         target=target,
         period="all_time" if kind == "streak_days" else period,
     )
-    db.session.add(goal)
+    with delivery():
+        db.session.add(goal)
+        _count_logged(goal)
+    return goal
+
+
+def update_goal(goal: Goal, kind: str, target: float, period: str) -> None:
+    """Change a goal; if the workouts already logged now meet it, that is announced."""
+    goal.kind = kind
+    goal.target = target
+    goal.period = "all_time" if kind == "streak_days" else period
+    with delivery():
+        _count_logged(goal)
+
+
+def _count_logged(goal: Goal) -> None:
+    """Count the workouts already logged towards a new or changed goal."""
     db.session.flush()
     if _counts_all_time([goal]):
-        totals.recount(user_id)
-    today = preferences.user_today(db.session.get(User, user_id))
-    evaluate(user_id, today, [goal])
-    if kind == "streak_days":
+        totals.recount(goal.user_id)
+    today = preferences.user_today(db.session.get(User, goal.user_id))
+    evaluate(goal.user_id, today, [goal])
+    if goal.kind == "streak_days":
         # A streak that ended yesterday is still alive today.
-        evaluate(user_id, today - timedelta(days=1), [goal])
-    db.session.commit()
-    return goal
+        evaluate(goal.user_id, today - timedelta(days=1), [goal])
 
 
 def delete_goal(goal: Goal) -> None:

@@ -1,0 +1,84 @@
+"""Template helpers that turn stored values into words a person reads at a glance."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from markupsafe import Markup, escape
+
+from fitness_app.main import bp
+from fitness_app.models import Notification
+from fitness_app.services.goal_rules import UNITS
+from fitness_app.services.notification_payload import iso_utc, page_for
+
+APP_NAME = "Stride"
+
+
+@bp.app_context_processor
+def product() -> dict[str, str]:
+    """The product's name, for every template's title, header and copy."""
+    return {"app_name": APP_NAME}
+
+
+@bp.app_template_filter("human_date")
+def human_date(day: date, today: date | None = None) -> str:
+    """`Today`, `Yesterday`, `Tue 24 Nov` this year, `24 Nov 2025` before."""
+    today = today or date.today()
+    if day == today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    if day == today + timedelta(days=1):
+        return "Tomorrow"
+    if day.year == today.year:
+        return f"{day:%a} {day.day} {day:%b}"
+    return f"{day.day} {day:%b %Y}"
+
+
+@bp.app_template_filter("duration")
+def duration(minutes: int) -> str:
+    """`45 min`, `1 h`, `1 h 15 min`."""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+@bp.app_template_filter("plural")
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """`1 user`, `2 users`."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+@bp.app_template_filter("number")
+def number(value: float) -> str:
+    """At most one decimal, none when whole: `6.2`, `12`."""
+    return f"{round(float(value), 1):g}"
+
+
+@bp.app_template_filter("goal_unit")
+def goal_unit(kind: str, value: float) -> str:
+    """The unit a goal counts in, so `12 / 7` reads `12 / 7 workouts`."""
+    one, many = UNITS.get(kind, ("", ""))
+    return one if value == 1 else many
+
+
+@bp.app_template_filter("moment")
+def moment(when: datetime) -> Markup:
+    """A `<time>` the page's script turns into `3 min ago` with the exact local time on hover.
+
+    Without the script it reads as a plain UTC date and time.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC)
+    text = f"{human_date(when.date(), datetime.now(UTC).date())}, {when:%H:%M} UTC"
+    return Markup('<time datetime="{}" data-relative>{}</time>').format(
+        iso_utc(when), escape(text)
+    )
+
+
+@bp.app_template_global("notification_url")
+def notification_url(notification: Notification) -> str:
+    """Where an inbox row leads: the same page as the popup's `url`."""
+    return page_for(notification)
