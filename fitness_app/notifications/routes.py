@@ -27,9 +27,10 @@ def inbox() -> str:
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @login_required
 def mark_read(notification_id: int) -> Response | tuple[str, int]:
+    page = page_arg()  # an absurd page is a 404 before anything is marked
     if not read_marks.mark_read(current_user, notification_id):
         return render_template("errors/404.html"), 404
-    return redirect(url_for("notifications.inbox", page=page_arg()))
+    return redirect(url_for("notifications.inbox", page=page))
 
 
 @bp.route("/notifications/read-all", methods=["POST"])
