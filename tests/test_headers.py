@@ -112,7 +112,8 @@ def test_hsts_only_in_production(database, client):
     from fitness_app import create_app
 
     production = create_app("production", {"SQLALCHEMY_DATABASE_URI": database,
-                                            "ASYNC_MODE": "threading", "REDIS_URL": None})
+                                            "ASYNC_MODE": "threading", "REDIS_URL": None,
+                                            "SECRET_KEY": "a production secret"})
     hsts = production.test_client().get("/auth/login").headers["Strict-Transport-Security"]
     assert hsts.startswith("max-age=31536000")
 
