@@ -88,6 +88,13 @@ class Config:
     WORKOUTS_PER_PAGE = 20
     NOTIFICATIONS_PER_PAGE = 30
     REPLAY_LIMIT = 100
+    # Client → server Socket.IO events, per connection (docs/interface.md): a
+    # token bucket refilled at RATE per second holding up to BURST; refused
+    # events count as strikes that drain at RATE, and a connection with this
+    # many strikes is closed at the next refusal.
+    SOCKET_EVENT_RATE = float(os.environ.get("SOCKET_EVENT_RATE", "10"))
+    SOCKET_EVENT_BURST = int(os.environ.get("SOCKET_EVENT_BURST", "60"))
+    SOCKET_FLOOD_DISCONNECT = int(os.environ.get("SOCKET_FLOOD_DISCONNECT", "100"))
     PRESENCE_INTERVAL_SECONDS = float(os.environ.get("PRESENCE_INTERVAL_SECONDS", "1"))
     # With Redis, a worker that dies without a goodbye leaves the online count
     # this many seconds later; keep it well above the heartbeat interval.

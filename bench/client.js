@@ -145,6 +145,14 @@ async function login({ base, users, admin, password, concurrency = 4 }) {
   return { loggedIn: sessions.size, admin: Boolean(adminCookie), failures: failures.slice(0, 5), seconds: (ms() - t0) / 1000 };
 }
 
+function announcementMaybeDone() {
+  if (
+    announcement.arrivals.length >= announcement.expected &&
+    announcement.badges.length >= announcement.badgesExpected
+  )
+    announcement.done();
+}
+
 function attach(sock, user) {
   sock.on("notification", (payload) => {
     const now = ms();
@@ -152,7 +160,7 @@ function attach(sock, user) {
       if (announcement && payload.message === announcement.message && !sock.benchSeen) {
         sock.benchSeen = true;
         announcement.arrivals.push(now - announcement.start);
-        if (announcement.arrivals.length >= announcement.expected) announcement.done();
+        announcementMaybeDone();
       }
       return;
     }
@@ -167,6 +175,14 @@ function attach(sock, user) {
     }
     pending.delete(m[1]);
     waiter.resolve(now - waiter.start);
+  });
+  // The app refreshes every online badge after an announcement, in batches.
+  sock.on("unread_count", () => {
+    if (announcement && announcement.badgesExpected && sock.benchSeen && !sock.benchBadge) {
+      sock.benchBadge = true;
+      announcement.badges.push(ms() - announcement.start);
+      announcementMaybeDone();
+    }
   });
   sock.on("disconnect", (reason) => {
     liveUsers = null;
@@ -306,11 +322,15 @@ async function latency({ mode, bases, samples = 300, timeoutMs = 5000 }) {
 async function broadcast({ mode, base, rounds = 3, timeoutMs = 15000, pauseMs = 1000 }) {
   const results = [];
   for (let r = 0; r < rounds; r++) {
-    for (const s of sockets) s.benchSeen = false;
+    for (const s of sockets) {
+      s.benchSeen = false;
+      s.benchBadge = false;
+    }
     const expected = connectedCount();
+    const badgesExpected = mode === "app" ? expected : 0;
     const message = `bench announcement ${runTag} ${r} ${Date.now()}`;
     const finished = new Promise((resolve) => {
-      announcement = { message, expected, arrivals: [], start: 0, done: resolve };
+      announcement = { message, expected, badgesExpected, arrivals: [], badges: [], start: 0, done: resolve };
       setTimeout(resolve, timeoutMs);
     });
     let url;
@@ -326,7 +346,11 @@ async function broadcast({ mode, base, rounds = 3, timeoutMs = 15000, pauseMs = 
     const responseMs = ms() - announcement.start;
     await finished;
     const a = percentiles(announcement.arrivals);
-    results.push({ expected, got: a.n, lastMs: a.max, p50Ms: a.p50, responseMs, status: res.status });
+    const b = percentiles(announcement.badges);
+    results.push({
+      expected, got: a.n, lastMs: a.max, p50Ms: a.p50, responseMs, status: res.status,
+      badges: b.n, lastBadgeMs: b.max,
+    });
     announcement = null;
     await new Promise((r2) => setTimeout(r2, pauseMs));
   }

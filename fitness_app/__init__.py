@@ -72,10 +72,15 @@ def register_middleware(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from fitness_app import assets, database, forms, headers, limits, urls
     from fitness_app.realtime import presence, queue
-    from fitness_app.services import goals, logins, mail, notifications, passwords, records
+    from fitness_app.services import goals, logins, mail, passwords, records, replay
 
-    database.init_app(app)
+    # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
+    # collected by then to each new server; a later import would register them
+    # on the first app's server only.
+    from fitness_app.sockets import events  # noqa: F401 - registers the socket handlers
+
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -93,18 +98,21 @@ def register_extensions(app: Flask) -> None:
         async_mode=app.config["ASYNC_MODE"],
         # Redis pub/sub when REDIS_URL is set (the message queue of the deployment
         # guide, on the SOCKETIO_CHANNEL channel), in memory otherwise.
-        client_manager=queue.client_manager(app),
+        client_manager=queue.client_manager(app, replay.resend_since),
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
         manage_session=True,
+        # Each connection's events run one at a time on its own reader, not as
+        # a task per event: a flood then waits in its own buffers, and the
+        # per-connection token bucket (sockets/limits.py) refuses the excess.
+        async_handlers=False,
     )
     limits.init_app(app)
     compress.init_app(app)
     assets.init_app(app)
     presence.init_app(app)
-    notifications.init_app(app)
     goals.init_app(app)
     records.init_app(app)
     mail.init_app(app)
@@ -122,7 +130,6 @@ def register_blueprints(app: Flask) -> None:
         settings,
         workouts,
     )
-    from fitness_app.realtime import events  # noqa: F401 - registers the socket handlers
 
     for module in (auth, workouts, goals, notifications, settings, admin, main, errors):
         app.register_blueprint(module.bp)
@@ -133,7 +140,8 @@ def register_blueprints(app: Flask) -> None:
     def inject_unread() -> dict[str, Any]:
         from flask_login import current_user
 
-        from fitness_app.services.notifications import latest_id, unread_count
+        from fitness_app.services.inbox import latest_id
+        from fitness_app.services.unread_counts import unread_count
 
         if not current_user.is_authenticated:
             return {}

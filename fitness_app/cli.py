@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.realtime import push
-from fitness_app.services import goals, notifications, passwords, workouts
+from fitness_app.services import badges, goals, notifications, passwords, workouts
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -55,7 +55,7 @@ def announce(text: str) -> None:
     if url and _redis_answers(url, current_app.config["SOCKETIO_CHANNEL"]):
         with push.through_message_queue(url, current_app.config["SOCKETIO_CHANNEL"]):
             notification = notifications.announce(None, text)
-            notifications.push_unread_counts_to_online()
+            badges.refresh_online()
         click.echo(f"Announcement {notification.id} stored and sent live through {url}.")
         return
     notification = notifications.announce(None, text)

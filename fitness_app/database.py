@@ -1,4 +1,4 @@
-"""SQLite tuning: WAL, a busy timeout and foreign keys on every connection."""
+"""SQLite tuning: WAL, a busy timeout and foreign keys on every connection of the app's engines."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import sqlite3
 
 import sqlalchemy as sa
 from flask import Flask
+
+from fitness_app.extensions import db
 
 
 def _tune_sqlite(dbapi_connection: object, connection_record: object) -> None:
@@ -21,5 +23,12 @@ def _tune_sqlite(dbapi_connection: object, connection_record: object) -> None:
 
 
 def init_app(app: Flask) -> None:
-    if not sa.event.contains(sa.engine.Engine, "connect", _tune_sqlite):
-        sa.event.listen(sa.engine.Engine, "connect", _tune_sqlite)
+    """Listen on this app's SQLite engines only (after `db.init_app` made them).
+
+    Per engine, not on the Engine class: a class-level listener would reach
+    every engine of the process, other apps' and tools' included.
+    """
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _tune_sqlite)

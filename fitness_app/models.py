@@ -21,6 +21,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def latest_notification_id(context: Any) -> int:
+    """The highest notification id at INSERT time: where a new user's history starts.
+
+    Runs on the inserting connection, inside its transaction, so the user and
+    the id it records commit together.
+    """
+    return context.connection.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(sa.column("id")), 0)).select_from(
+            sa.table("notifications")
+        )
+    )
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -31,6 +44,19 @@ class User(UserMixin, db.Model):
     is_admin: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(
         sa.DateTime(timezone=True), default=utcnow
+    )
+    # Read state in three numbers, so no read grows with history (services/unread.py):
+    # every notification with an id up to `read_through_id` is read; announcements
+    # with an id up to `announcements_after_id` predate the user and are not theirs;
+    # `unread_count` holds the user's unread personal rows above the watermark
+    # minus the announcements above it read one by one. Announcements above the
+    # watermark are added from their sequence numbers when the count is read.
+    unread_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    read_through_id: so.Mapped[int] = so.mapped_column(
+        default=latest_notification_id, server_default="0"
+    )
+    announcements_after_id: so.Mapped[int] = so.mapped_column(
+        default=latest_notification_id, server_default="0"
     )
     # Settings (/settings/): an IANA zone name, quiet hours in that zone (both
     # or neither; they may wrap midnight), and muted kinds, comma-separated.
@@ -152,6 +178,7 @@ class Notification(db.Model):
     # and clients rely on ids that only grow (`last_id` replay).
     __table_args__ = (
         sa.Index("ix_notifications_user_id_id", "user_id", "id"),
+        sa.Index("uq_notifications_announcement_seq", "announcement_seq", unique=True),
         {"sqlite_autoincrement": True},
     )
 
@@ -171,13 +198,20 @@ class Notification(db.Model):
         sa.DateTime(timezone=True), default=utcnow
     )
     read_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    # 1, 2, 3… over announcements only (NULL on personal rows): how many
+    # announcements lie between two ids is a subtraction, not a count.
+    announcement_seq: so.Mapped[int | None]
     # Decided once, at creation: the page shows no popup for a silent one.
     silent: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])
 
 
 class AnnouncementRead(db.Model):
-    """Per-user read state of an announcement, which is stored once for everyone."""
+    """An announcement one user read on its own, above their read watermark.
+
+    Only single reads make these rows; "mark all read" moves the watermark and
+    deletes the user's rows, so they never number users × announcements.
+    """
 
     __tablename__ = "announcement_reads"
 

@@ -21,7 +21,7 @@ from deploy.processes import RedisServer
 from fitness_app import create_app
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.realtime.events import stop_presence_loop
+from fitness_app.realtime.presence_feed import stop_presence_loop
 from tests import services
 from tests.databases import DATABASE_PARAMS, PG_SKIP_REASON, database_url
 

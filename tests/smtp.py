@@ -13,7 +13,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.live import free_port
+from deploy.processes import free_port
 
 LINK = re.compile(r"https?://\S+/auth/reset/\S+")
 

@@ -8,7 +8,8 @@ import re
 import pytest
 import requests
 
-from tests.live import LiveServer, csrf_token, post_form, register, wait_until
+from deploy.processes import wait_until
+from tests.live import LiveServer, csrf_token, post_form, register
 from tests.sio_client import Listener
 from tests.smtp import LINK, smtp_server
 

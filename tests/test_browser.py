@@ -326,7 +326,7 @@ def test_the_pages_run_under_their_content_security_policy(sign_up, live_server)
     expect(rows).to_have_count(0)
     question = "Delete the workout “Planned run”? This cannot be undone."
     assert asked == [question, question]
-    for path in ("/", "/goals/", "/notifications/"):
+    for path in ("/", "/goals/", "/notifications/", "/settings/"):
         ann.open_window(path, page=page)
     assert violations == []
 

@@ -20,7 +20,9 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, AnnouncementRead, Notification, User
-from fitness_app.services import goals, notifications, passwords, workouts
+from fitness_app.services import goals, notifications, passwords, read_marks, workouts
+from fitness_app.services.delivery import delivery
+from fitness_app.services.unread_counts import unread_count
 from tests.conftest import built_app
 from tests.databases import POSTGRESQL
 from tests.live import wait_until
@@ -108,17 +110,18 @@ def test_concurrent_read_marks_of_announcements_all_succeed(app):
         ids = [notifications.announce(None, f"News {n}").id for n in range(3)]
 
     def mark_all() -> None:
-        notifications.mark_all_read(db.session.get(User, user_id))
+        read_marks.mark_all_read(db.session.get(User, user_id))
 
     def mark_one(notification_id: int) -> Callable[[], None]:
-        return lambda: notifications.mark_read(db.session.get(User, user_id), notification_id)
+        return lambda: read_marks.mark_read(db.session.get(User, user_id), notification_id)
 
     jobs = [mark_all] * (THREADS // 2) + [mark_one(ids[n % 3]) for n in range(THREADS // 2)]
     run_together(app, jobs)
 
-    assert count(app, sa.select(sa.func.count()).select_from(AnnouncementRead)) == 3
+    # "Mark all read" moved the watermark past all three and left no rows behind.
+    assert count(app, sa.select(sa.func.count()).select_from(AnnouncementRead)) == 0
     with app.app_context():
-        assert notifications.unread_count(user_id) == 0
+        assert unread_count(user_id) == 0
 
 
 def _waiting_for_a_lock(app: Flask, backend_pid: int) -> bool:
@@ -150,22 +153,22 @@ def test_notification_ids_follow_commit_order(app, database, first_kind):
 
     def first() -> None:
         with app.app_context():
-            if first_kind == "personal":
-                row = notifications.notify(user_id, "workout_completed", "Done", "First")
-            else:
-                row = notifications.notify(None, "announcement", "Announcement", "First")
-            db.session.flush()
-            ids["first"] = row.id
-            first_flushed.set()
-            first_may_commit.wait(10)
-            db.session.commit()
+            with delivery():
+                if first_kind == "personal":
+                    row = notifications.notify(user_id, "workout_completed", "Done", "First")
+                else:
+                    row = notifications.notify(None, "announcement", "Announcement", "First")
+                db.session.flush()
+                ids["first"] = row.id
+                first_flushed.set()
+                first_may_commit.wait(10)
             db.session.remove()
 
     def second() -> None:
         with app.app_context():
             second_pid.append(db.session.scalar(sa.text("SELECT pg_backend_pid()")))
-            row = notifications.notify(user_id, "workout_completed", "Done", "Second")
-            db.session.commit()
+            with delivery():
+                row = notifications.notify(user_id, "workout_completed", "Done", "Second")
             ids["second"] = row.id
             db.session.remove()
 

@@ -111,10 +111,10 @@ def test_hsts_only_in_production(database, client):
         assert "Strict-Transport-Security" not in app.test_client().get("/auth/login").headers
     from fitness_app import create_app
 
-    # Production refuses to start without SECRET_KEY (every worker must share it).
-    production = create_app("production", {"SQLALCHEMY_DATABASE_URI": database,
-                                            "ASYNC_MODE": "threading", "REDIS_URL": None,
-                                            "SECRET_KEY": "hsts-test-key"})
+    production = create_app("production", {
+        "SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "x" * 32,
+        "ASYNC_MODE": "threading", "REDIS_URL": None,
+    })
     hsts = production.test_client().get("/auth/login").headers["Strict-Transport-Security"]
     assert hsts.startswith("max-age=31536000")
 

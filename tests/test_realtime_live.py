@@ -187,7 +187,7 @@ def test_muted_and_quiet_notifications_arrive_silent_and_are_counted(live_server
         muted = {"timezone": "UTC", "muted": "workout_completed"}
         assert post_form(ann, base, "/settings/", "/settings/", muted).status_code == 302
         log_workout(ann, base, title="Muted run")
-        [muted] = listener.wait_for(1, timeout=2)
+        [muted] = listener.wait_for(1)
         assert (muted["kind"], muted["silent"]) == ("workout_completed", True)
 
         # Quiet from an hour ago to an hour ahead, in UTC: everything but announcements.
@@ -196,13 +196,13 @@ def test_muted_and_quiet_notifications_arrive_silent_and_are_counted(live_server
                  "quiet_end": f"{now + timedelta(hours=1):%H:%M}"}
         assert post_form(ann, base, "/settings/", "/settings/", quiet).status_code == 302
         log_workout(ann, base, title="Late run")
-        second = listener.wait_for(2, timeout=2)[1]
+        second = listener.wait_for(2)[1]
         assert (second["kind"], second["silent"]) == ("workout_completed", True)
 
         loud = {"timezone": "UTC"}
         assert post_form(ann, base, "/settings/", "/settings/", loud).status_code == 302
         log_workout(ann, base, title="Loud run")
-        assert listener.wait_for(3, timeout=2)[2]["silent"] is False
+        assert listener.wait_for(3)[2]["silent"] is False
 
         stored = api(ann, base)
         assert [n["silent"] for n in stored["notifications"]] == [True, True, False]
@@ -241,7 +241,7 @@ def test_one_record_and_one_streak_milestone_under_twenty_racing_completions(liv
             ("personal_record", {"activity": "run", "record": "distance_km", "value": 12.0,
                                  "previous": 5.0}),
         ]
-        pushed = listener.wait_for(len(notes), timeout=5)
+        pushed = listener.wait_for(len(notes))
         assert [n["id"] for n in pushed] == [n["id"] for n in notes]
     finally:
         listener.disconnect()

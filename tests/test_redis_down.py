@@ -19,9 +19,10 @@ from flask import Flask
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import User
-from fitness_app.realtime import presence, pubsub, push, queue
+from fitness_app.realtime import presence, pubsub, push
 from fitness_app.realtime.presence import RedisPresence
-from fitness_app.services import notifications
+from fitness_app.services import notifications, replay
+from fitness_app.services.delivery import delivery
 from tests.conftest import log_workout
 from tests.live import free_port
 from tests.services import TEST_REDIS_URL
@@ -158,8 +159,8 @@ def test_resync_resends_what_a_pubsub_gap_may_have_lost(app: Flask, client, auth
         user_id = db.session.scalar(sa.select(User.id))
 
         def note(text: str) -> int:
-            notification = notifications.notify(user_id, "workout_completed", "Done", text)
-            db.session.commit()
+            with delivery():
+                notification = notifications.notify(user_id, "workout_completed", "Done", text)
             return notification.id
 
         old = note("before the gap")
@@ -171,6 +172,6 @@ def test_resync_resends_what_a_pubsub_gap_may_have_lost(app: Flask, client, auth
         later = note("after that page loaded")
         for socket in (steady, reloaded):
             socket.get_received()
-        queue.resync(app, since)
+        replay.resend_since(app, since)
     assert _notification_ids(steady) == [*during, later]
     assert _notification_ids(reloaded) == [*during, later]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, Length
 
-from fitness_app.auth.forms import MAX_PASSWORD, RegisterForm, normalise_email
+from fitness_app.auth.forms import MAX_PASSWORD, RegisterForm
 from fitness_app.forms import Form
 from fitness_app.services import passwords
 
@@ -59,15 +59,5 @@ class DeleteAccountForm(Form):
 
 
 class ResetRequestForm(Form):
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired(message="Enter your email address."),
-            Length(max=254, message="Use an address of at most 254 characters."),
-            Email(
-                check_deliverability=False,
-                message="Enter an email address, such as name@example.com.",
-            ),
-        ],
-        filters=[normalise_email],
-    )
+    # Registration's own field: the address is read exactly as it was stored.
+    email = RegisterForm.email

@@ -42,7 +42,7 @@ def change_password() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         accounts.set_password(current_user, form.password.data, keep_current=True)
         flash("Your password is changed. Every other device is signed out.", "success")
-        return redirect(url_for("account.change_password"))
+        return redirect(url_for("settings.index"))
     return render_form("account/password.html", form)
 
 

@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response
 
 from fitness_app.admin import bp
 from fitness_app.admin.forms import BroadcastForm
-from fitness_app.extensions import db, socketio
+from fitness_app.extensions import db
 from fitness_app.forms import render_form
 from fitness_app.models import Notification
 from fitness_app.realtime import presence
-from fitness_app.services import notifications
+from fitness_app.services import badges, notifications
 
 
 @bp.before_request
@@ -47,12 +47,6 @@ def broadcast() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render(form)
     notifications.announce(current_user, form.message.data)
-    # Badges of online users refresh in the background, so the POST returns at once.
-    socketio.start_background_task(_refresh_badges, current_app._get_current_object())
+    badges.refresh_online_in_background(current_app._get_current_object())
     flash("Announcement sent.", "success")
     return redirect(url_for("admin.index"))
-
-
-def _refresh_badges(app: object) -> None:
-    with app.app_context():
-        notifications.push_unread_counts_to_online()

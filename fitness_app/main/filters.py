@@ -11,7 +11,7 @@ from fitness_app.main import bp
 from fitness_app.models import Notification
 from fitness_app.services import timezones
 from fitness_app.services.goal_rules import UNITS
-from fitness_app.services.notifications import iso_utc, page_for
+from fitness_app.services.notification_payload import iso_utc, page_for
 
 APP_NAME = "Stride"
 

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import socketio as socketio_server
-import sqlalchemy as sa
 from flask import Flask, current_app
 
-from fitness_app.extensions import db, socketio
-from fitness_app.models import Notification, User
-from fitness_app.realtime import push
+from fitness_app.extensions import socketio
 from fitness_app.realtime.pubsub import RedisPubSub
-from fitness_app.services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +58,15 @@ class _Cursors:
             return dict(self._by_sid)
 
 
-def client_manager(app: Flask) -> socketio_server.Manager:
+def client_manager(
+    app: Flask, on_gap: Callable[[Flask, datetime], None]
+) -> socketio_server.Manager:
     """The Socket.IO client manager: Redis pub/sub with REDIS_URL (any URL form), else memory.
 
-    Always a fresh object passed explicitly, because Flask-SocketIO keeps the
-    options of an earlier `init_app` on the shared `socketio` extension.
+    `on_gap(app, since)` resends what a gap may have dropped (the replay
+    service; this package never imports services). Always a fresh object
+    passed explicitly, because Flask-SocketIO keeps the options of an earlier
+    `init_app` on the shared `socketio` extension.
     """
     app.extensions[_CURSORS_KEY] = _Cursors()
     url = app.config.get("REDIS_URL")
@@ -73,7 +74,7 @@ def client_manager(app: Flask) -> socketio_server.Manager:
         return socketio_server.Manager()
 
     def on_subscribed(gap_began: datetime) -> None:
-        socketio.start_background_task(resync, app, gap_began - RESYNC_MARGIN)
+        socketio.start_background_task(on_gap, app, gap_began - RESYNC_MARGIN)
 
     return RedisPubSub(url, app.config["SOCKETIO_CHANNEL"], on_subscribed=on_subscribed)
 
@@ -87,44 +88,6 @@ def forget(sid: str) -> None:
     current_app.extensions[_CURSORS_KEY].forget(sid)
 
 
-def _created_since(user: User, since: datetime, limit: int) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            sa.select(Notification)
-            .where(notifications.visible_to(user), Notification.created_at >= since)
-            .order_by(Notification.id)
-            .limit(limit)
-        )
-    )
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def resync(app: Flask, since: datetime) -> None:
-    """Resend to this worker's connections what a pub/sub gap may have kept from them."""
-    with app.app_context():
-        try:
-            by_user: dict[int, list[tuple[str, int, datetime]]] = {}
-            for sid, (user_id, after, arrived) in app.extensions[_CURSORS_KEY].copy().items():
-                by_user.setdefault(user_id, []).append((sid, after, arrived))
-            counts = notifications.unread_counts(by_user)
-            for user_id, connections in by_user.items():
-                user = db.session.get(User, user_id)
-                if user is None:
-                    continue
-                rows = _created_since(user, since, app.config["REPLAY_LIMIT"])
-                missed = [(n.id, _utc(n.created_at), notifications.serialize(n)) for n in rows]
-                for sid, after, arrived in connections:
-                    for notification_id, created_at, payload in missed:
-                        if notification_id > after or created_at <= arrived:
-                            push.emit("notification", payload, to=sid)
-                    push.emit("unread_count", {"count": counts.get(user_id, 0)}, to=sid)
-            log.info("message queue: subscribed; resent to %d users what they may have "
-                     "missed since %s", len(by_user), since.isoformat())
-        except Exception:  # noqa: BLE001 - a background task: log, never kill the worker
-            log.exception("message queue: resync after a gap failed")
-        finally:
-            db.session.remove()
+def connections(app: Flask) -> dict[str, tuple[int, int, datetime]]:
+    """This worker's connections: sid → (user id, `last_id` at arrival, arrival time)."""
+    return app.extensions[_CURSORS_KEY].copy()

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Achievement, Goal, Notification, User, Workout
-from fitness_app.services import notifications
+from fitness_app.services import inbox
+from fitness_app.services.notification_payload import iso_utc
+from fitness_app.services.unread_counts import unread_among
 
 FORMAT = "fitness_app.export"
 VERSION = 1
@@ -34,7 +36,7 @@ Row = dict[str, Any]
 
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return notifications.iso_utc(value)
+        return iso_utc(value)
     if isinstance(value, date | time):
         return value.isoformat()
     return value
@@ -106,18 +108,18 @@ def _achievements(user_id: int) -> Iterator[list[Row]]:
 def _notifications(user_id: int) -> Iterator[list[Row]]:
     """The inbox, oldest first, announcements included, each with its read state.
 
-    Through the notifications service, which owns what a user may see and
-    what counts as read.
+    Through the inbox and unread-count services, which own what a user may
+    see and what counts as read.
     """
     fields = _fields(Notification, ["user_id", "author_id"])
     after = 0
     while True:
         user = db.session.get(User, user_id)
-        rows = notifications.list_after(user, after, PAGE_SIZE)
+        rows = inbox.list_after(user, after, PAGE_SIZE)
         if not rows:
             return
         after = rows[-1].id
-        unread = notifications.unread_among(user, [n.id for n in rows])
+        unread = unread_among(user, [n.id for n in rows])
         yield [
             _row({key: getattr(n, key) for key in fields})
             | {"announcement": n.user_id is None, "read": n.id not in unread}

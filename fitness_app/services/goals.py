@@ -21,6 +21,7 @@ from flask import Flask
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, Goal, User, Workout
 from fitness_app.services import goal_rules, notifications, preferences, streaks, totals
+from fitness_app.services.delivery import delivery
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
 from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
@@ -126,9 +127,9 @@ def create_goal(user_id: int, kind: str, target: float, period: str) -> Goal:
         target=target,
         period="all_time" if kind == "streak_days" else period,
     )
-    db.session.add(goal)
-    _count_logged(goal)
-    db.session.commit()
+    with delivery():
+        db.session.add(goal)
+        _count_logged(goal)
     return goal
 
 
@@ -137,8 +138,8 @@ def update_goal(goal: Goal, kind: str, target: float, period: str) -> None:
     goal.kind = kind
     goal.target = target
     goal.period = "all_time" if kind == "streak_days" else period
-    _count_logged(goal)
-    db.session.commit()
+    with delivery():
+        _count_logged(goal)
 
 
 def _count_logged(goal: Goal) -> None:

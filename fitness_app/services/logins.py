@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_login import current_user, login_user, logout_user
 
-from fitness_app.extensions import db, login_manager, socketio
+from fitness_app.extensions import db, login_manager
 from fitness_app.models import Login, User, utcnow
-from fitness_app.realtime import presence
+from fitness_app.realtime import presence, push
 
 # Flask-Login's own default for the remember-me cookie.
 DEFAULT_LIFETIME = timedelta(days=365)
@@ -58,7 +58,7 @@ def end_current() -> None:
         return
     db.session.execute(sa.delete(Login).where(Login.id == login_id))
     db.session.commit()
-    _disconnect(login_id)
+    push.disconnect_login(str(login_id))
 
 
 def end_all(user_id: int, *, keep_current: bool = False) -> None:
@@ -79,9 +79,7 @@ def end_all(user_id: int, *, keep_current: bool = False) -> None:
         logout_user()
     # One read of who is online, however many logins the user piled up.
     kept = str(current_id) if keep_current else None
-    for sid, login in presence.store().logins_of(user_id):
-        if login != kept:
-            socketio.server.disconnect(sid, namespace="/")
+    push.disconnect(sid for sid, login in presence.store().logins_of(user_id) if login != kept)
 
 
 def load(token: str) -> User | None:
@@ -98,16 +96,6 @@ def load(token: str) -> User | None:
     user, login_id = row
     user.login_token, user.login_id = token, login_id
     return user
-
-
-def _disconnect(login_id: int) -> None:
-    """Close the sockets opened under one login, in this worker or through the queue.
-
-    Flask-SocketIO copies the session at connect, so an HTTP logout does not
-    reach open sockets by itself.
-    """
-    for sid in presence.store().sids_for_login(str(login_id)):
-        socketio.server.disconnect(sid, namespace="/")
 
 
 def _digest(token: str) -> str:

@@ -39,18 +39,6 @@ def insert_ignoring_duplicates(model: type, values: dict[str, Any]) -> bool:
     return db.session.execute(stmt.values(**values).returning(*key)).first() is not None
 
 
-def insert_from_select_ignoring_duplicates(
-    model: type, columns: list[str], select: sa.Select[Any]
-) -> None:
-    """INSERT … SELECT … ON CONFLICT DO NOTHING.
-
-    A racing transaction may insert some of the selected rows after our SELECT
-    saw them missing (PostgreSQL runs such transactions side by side); those
-    rows are skipped instead of failing the whole statement.
-    """
-    db.session.execute(_insert(model).from_select(columns, select).on_conflict_do_nothing())
-
-
 def lock_user(user_id: int) -> None:
     """Serialise the transactions that notify one user or evaluate their goals.
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from fitness_app.extensions import db
 from fitness_app.models import Workout, utcnow
 from fitness_app.services import notifications
+from fitness_app.services.delivery import delivery
 from fitness_app.services.goal_rules import format_number
 from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
@@ -66,58 +67,59 @@ def _completion_flow(workout: Workout) -> None:
 
 def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
     """Save a workout; a completed one fires the completion flow in the same commit."""
-    workout = Workout(
-        user_id=user_id, completed_at=utcnow() if completed else None, **data.as_dict()
-    )
-    db.session.add(workout)
-    db.session.flush()
-    if completed:
-        _completion_flow(workout)
-    db.session.commit()
+    with delivery():
+        workout = Workout(
+            user_id=user_id, completed_at=utcnow() if completed else None, **data.as_dict()
+        )
+        db.session.add(workout)
+        db.session.flush()
+        if completed:
+            _completion_flow(workout)
     return workout
 
 
 def complete_workout(user_id: int, workout_id: int) -> Completion:
     """Complete a planned workout once, however many requests race to do it."""
-    result = db.session.execute(
-        sa.update(Workout)
-        .where(
-            Workout.id == workout_id,
-            Workout.user_id == user_id,
-            Workout.completed_at.is_(None),
+    with delivery() as unit:
+        result = db.session.execute(
+            sa.update(Workout)
+            .where(
+                Workout.id == workout_id,
+                Workout.user_id == user_id,
+                Workout.completed_at.is_(None),
+            )
+            .values(completed_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        .values(completed_at=utcnow())
-        .execution_options(synchronize_session=False)
+        if result.rowcount == 1:
+            workout = db.session.get(Workout, workout_id, populate_existing=True)
+            _completion_flow(workout)
+            return Completion.COMPLETED
+        unit.abandon()
+    exists = db.session.scalar(
+        sa.select(Workout.id).where(Workout.id == workout_id, Workout.user_id == user_id)
     )
-    if result.rowcount != 1:
-        db.session.rollback()
-        exists = db.session.scalar(
-            sa.select(Workout.id).where(Workout.id == workout_id, Workout.user_id == user_id)
-        )
-        return Completion.ALREADY_COMPLETED if exists else Completion.NOT_FOUND
-    workout = db.session.get(Workout, workout_id, populate_existing=True)
-    _completion_flow(workout)
-    db.session.commit()
-    return Completion.COMPLETED
+    db.session.rollback()
+    return Completion.ALREADY_COMPLETED if exists else Completion.NOT_FOUND
 
 
 def update_workout(workout: Workout, data: WorkoutInput) -> None:
     """Apply an edit. Goals are re-checked when a completed workout's figures change."""
-    for name, value in data.as_dict().items():
-        setattr(workout, name, value)
-    if workout.completed:
-        db.session.flush()
-        workout_changed.send(workout, workout=workout)
-    db.session.commit()
+    with delivery():
+        for name, value in data.as_dict().items():
+            setattr(workout, name, value)
+        if workout.completed:
+            db.session.flush()
+            workout_changed.send(workout, workout=workout)
 
 
 def delete_workout(workout: Workout) -> None:
     """Delete; a completed workout's streak is re-derived in the same commit."""
-    db.session.delete(workout)
-    if workout.completed:
-        db.session.flush()
-        workout_deleted.send(workout, workout=workout)
-    db.session.commit()
+    with delivery():
+        db.session.delete(workout)
+        if workout.completed:
+            db.session.flush()
+            workout_deleted.send(workout, workout=workout)
 
 
 def get_owned(user_id: int, workout_id: int) -> Workout | None:

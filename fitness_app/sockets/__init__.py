@@ -1,0 +1,1 @@
+"""Socket.IO handlers: the socket-side twin of the blueprints, calling the services."""
