@@ -110,6 +110,13 @@ SCREENS = [
     Screen("not-allowed", "/admin/", "member"),
     Screen("admin", "/admin/", "admin"),
     Screen("admin-errors", "/admin/", "admin", submit_empty),
+    Screen("settings", "/settings/"),
+    Screen("settings-errors", "/settings/", then=submit_empty),
+    Screen("password", "/settings/password", then=submit_empty),
+    Screen("delete-account", "/settings/delete"),
+    Screen("reset", "/auth/reset", None),
+    Screen("reset-errors", "/auth/reset", None, submit_empty),
+    Screen("reset-link-invalid", "/auth/reset/not-a-real-token", None),
 ]
 
 
