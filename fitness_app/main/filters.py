@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from fitness_app.main import bp
 from fitness_app.models import Notification
+from fitness_app.services import timezones
 from fitness_app.services.goal_rules import UNITS
 from fitness_app.services.notification_payload import iso_utc, page_for
 
@@ -67,14 +69,13 @@ def goal_unit(kind: str, value: float) -> str:
 def moment(when: datetime) -> Markup:
     """A `<time>` the page's script turns into `3 min ago` with the exact local time on hover.
 
-    Without the script it reads as a plain UTC date and time.
+    Without the script it reads as a date and time in the signed-in user's zone.
     """
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
-    text = f"{human_date(when.date(), datetime.now(UTC).date())}, {when:%H:%M} UTC"
+    zone_name = current_user.timezone if current_user.is_authenticated else None
+    local = timezones.local_time(when, zone_name)
+    text = f"{human_date(local.date(), timezones.local_today(zone_name))}, {local:%H:%M %Z}"
     return Markup('<time datetime="{}" data-relative>{}</time>').format(
-        iso_utc(when), escape(text)
+        iso_utc(local), escape(text)
     )
 
 
