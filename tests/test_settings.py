@@ -139,7 +139,7 @@ def test_inbox_shows_times_in_the_users_zone(app, client, signed_in):
     created = client.get("/api/notifications").json["notifications"][0]["created_at"]
     local = timezones.local_time(datetime.fromisoformat(created), KOLKATA)
     page = client.get("/notifications/").data.decode()
-    assert local.strftime("%Y-%m-%d %H:%M IST") in page
+    assert local.strftime("%H:%M IST") in page
 
 
 def test_a_muted_kind_arrives_silent_and_is_still_stored_and_counted(app, client, signed_in):

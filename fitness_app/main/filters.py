@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -69,14 +69,13 @@ def goal_unit(kind: str, value: float) -> str:
 def moment(when: datetime) -> Markup:
     """A `<time>` the page's script turns into `3 min ago` with the exact local time on hover.
 
-    Without the script it reads as the date and time in the user's own time zone.
+    Without the script it reads as a date and time in the signed-in user's zone.
     """
-    zone = current_user.timezone if current_user.is_authenticated else None
-    text = timezones.local_time(when, zone).strftime("%Y-%m-%d %H:%M %Z")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    zone_name = current_user.timezone if current_user.is_authenticated else None
+    local = timezones.local_time(when, zone_name)
+    text = f"{human_date(local.date(), timezones.local_today(zone_name))}, {local:%H:%M %Z}"
     return Markup('<time datetime="{}" data-relative>{}</time>').format(
-        iso_utc(when), escape(text)
+        iso_utc(local), escape(text)
     )
 
 
