@@ -421,7 +421,7 @@ def test_a_silent_notification_shows_no_popup_but_counts(sign_up, live_server):
 
     log_workout_over_http(live_server, user, title)
 
-    page.wait_for_function("window.__received.length === 1")
+    page.wait_for_function("() => window.__received.length === 1")
     assert page.evaluate("window.__received[0].silent") is True
     expect(page.locator("#unread-count")).to_have_text("1")
     expect(page.locator(TOASTS)).to_have_count(0)
@@ -450,7 +450,7 @@ def test_a_hidden_page_raises_a_system_notification_after_the_button(sign_up, li
     page.evaluate("window.__hidden = true")
     hidden_title = unique("Hidden run ")
     log_workout_over_http(live_server, user, hidden_title)
-    page.wait_for_function("window.__systemNotifications.length === 1")
+    page.wait_for_function("() => window.__systemNotifications.length === 1")
     [shown] = page.evaluate("window.__systemNotifications")
     newest = user.http.get(f"{live_server.url}/api/notifications").json()["notifications"][-1]
     assert shown == {"title": "Workout completed", "body": completed_message(hidden_title),
