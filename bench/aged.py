@@ -82,7 +82,7 @@ def build(
                     read = n < notifications // 2
                     history.append((moment, {
                         "user_id": user_id, "kind": "workout_completed",
-                        "title": "Workout completed", "message": f"Workout completed: Run {n}",
+                        "title": "Workout completed", "message": f"Run {n}, 5 km in 30 min",
                         "data": {"workout_id": 0, "activity": "run"}, "created_at": moment,
                         "read_at": moment if read else None, "announcement_seq": None}))
                 unread[user_id] = notifications - notifications // 2

@@ -88,7 +88,7 @@ def notify(user_id: int) -> tuple[str, int]:
     payload = _payload(
         "workout_completed",
         "Workout completed",
-        f"Workout completed: {title}, {minutes} min",
+        f"{title}, {minutes} min",
         {"workout_id": len(_unread) + 1, "activity": request.form.get("activity", "run")},
     )
     room = f"user:{user_id}"

@@ -164,7 +164,8 @@ function attach(sock, user) {
       }
       return;
     }
-    const m = /^Workout completed: (\S+),/.exec(payload.message || "");
+    if (payload.kind !== "workout_completed") return;
+    const m = /^(\S+),/.exec(payload.message || "");
     if (!m) return;
     received += 1;
     const waiter = pending.get(m[1]);

@@ -78,7 +78,7 @@ class User:
         return time.monotonic() - start
 
     def _on_notification(self, payload: dict[str, Any]) -> None:
-        match = re.match(r"Workout completed: (\S+),", payload.get("message", ""))
+        match = re.match(r"(\S+),", payload.get("message", ""))
         if match and match.group(1) in self.waiting:
             start, out = self.waiting.pop(match.group(1))
             out.append(time.monotonic() - start)
