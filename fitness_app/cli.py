@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.realtime import push
-from fitness_app.services import badges, goals, notifications, passwords, workouts
+from fitness_app.services import badges, goals, notifications, passwords, preferences, workouts
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -95,7 +95,7 @@ def seed_demo() -> None:
                     password_hash=passwords.hash_password(DEMO_PASSWORD))
         db.session.add(user)
         db.session.commit()
-        today = date.today()
+        today = preferences.user_today(user)
         for offset, (title, activity, minutes, km) in enumerate(
             [("Easy run", "run", 30, 5.0), ("Commute ride", "ride", 45, 15.0),
              ("Pool session", "swim", 40, 1.5), ("Evening yoga", "yoga", 25, None)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -10,6 +9,7 @@ import requests
 
 from tests.conftest import AuthActions, built_app
 from tests.live import csrf_token
+from tests.services import TEST_REDIS_URL, require, shared_redis_reason
 
 # The limits count requests, not rows: one database is enough.
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -120,23 +120,9 @@ def test_the_default_limits_let_a_shared_address_sign_up_many(app):
     assert parse(app.config["RATELIMIT_RESET"]).amount >= 20
 
 
-def _redis_reason() -> str | None:
-    try:
-        import redis
-
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means no Redis to use
-        return f"no Redis at 127.0.0.1:6379: {exc.__class__.__name__}"
-    return None
-
-
 @sqlite_only
 def test_with_redis_every_worker_shares_the_counts(database):
-    reason = _redis_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require("Redis", shared_redis_reason())
     # Counts outlive a test run in Redis: a fresh address and email for each run.
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     email = f"{uuid.uuid4().hex}@example.com"
@@ -146,7 +132,7 @@ def test_with_redis_every_worker_shares_the_counts(database):
             "/auth/login", data={"email": email, "password": "wrong-password"},
             environ_base={"REMOTE_ADDR": address})
 
-    shared = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    shared = {"RATELIMIT_STORAGE_URI": TEST_REDIS_URL}
     with built_app(database, **shared) as first_worker:
         for _ in range(3):
             assert fail_from(first_worker).status_code == 400

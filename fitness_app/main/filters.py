@@ -12,6 +12,7 @@ from fitness_app.models import Notification
 from fitness_app.services import timezones
 from fitness_app.services.goal_rules import UNITS
 from fitness_app.services.notification_payload import iso_utc, page_for
+from fitness_app.services.preferences import current_today
 
 APP_NAME = "Stride"
 
@@ -25,7 +26,7 @@ def product() -> dict[str, str]:
 @bp.app_template_filter("human_date")
 def human_date(day: date, today: date | None = None) -> str:
     """`Today`, `Yesterday`, `Tue 24 Nov` this year, `24 Nov 2025` before."""
-    today = today or date.today()
+    today = today or current_today()
     if day == today:
         return "Today"
     if day == today - timedelta(days=1):
