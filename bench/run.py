@@ -564,8 +564,9 @@ def run_scenarios(workdir: Path, args: argparse.Namespace, store_name: str) -> d
             out["lag"]["quiet"] = servers["aged"].lag(t0, time.monotonic())
             log(f"scenarios/{store_name}: flood of {args.flood} events from one socket")
             t0 = time.monotonic()
-            out["flood"] = scenarios.flood(scenarios.User(old, "bench2@example.com", PASSWORD),
-                                           observer, args.flood)
+            flooder = scenarios.User(old, "bench2@example.com", PASSWORD)
+            with profiled(args, servers["aged"], f"flood-{store_name}"):
+                out["flood"] = scenarios.flood(flooder, observer, args.flood)
             out["lag"]["flood"] = servers["aged"].lag(t0, time.monotonic())
             log(f"scenarios/{store_name}: {args.sign_ins} sign-ins at once")
             t0 = time.monotonic()
@@ -972,8 +973,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-seconds", type=int, default=900, help="hard limit per load client")
     p.add_argument("--json", type=Path, help="also write every raw figure here")
     p.add_argument("--profile", type=Path,
-                   help="write py-spy samples (collapsed stacks) of the idle, broadcast "
-                        "and throughput phases into this folder")
+                   help="write py-spy samples (collapsed stacks) of the idle, broadcast, "
+                        "throughput and flood phases into this folder")
     p.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     p.add_argument("--modes", default="eventlet",
                    help="server modes, each measured in turn: eventlet (app.py, as `make run`), "

@@ -78,6 +78,7 @@ def register_extensions(app: Flask) -> None:
     # collected by then to each new server; a later import would register them
     # on the first app's server only.
     from fitness_app.sockets import events  # noqa: F401 - registers the socket handlers
+    from fitness_app.sockets import limits as socket_limits
 
     db.init_app(app)
     database.init_app(app)
@@ -109,6 +110,7 @@ def register_extensions(app: Flask) -> None:
         # per-connection token bucket (sockets/limits.py) refuses the excess.
         async_handlers=False,
     )
+    socket_limits.init_app(app)
     limits.init_app(app)
     compress.init_app(app)
     assets.init_app(app)
