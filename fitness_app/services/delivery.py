@@ -36,17 +36,24 @@ class Delivery:
     def __init__(self) -> None:
         self.notifications: list[Notification] = []
         self.unread_users: set[int] = set()
+        self.unread_known: dict[int, int] = {}
         self.abandoned = False
 
     def add(self, notification: Notification) -> None:
         """Push this row, to its user's room or to everyone, after COMMIT."""
         self.notifications.append(notification)
-        if notification.user_id is not None:
+        if notification.user_id is not None and notification.user_id not in self.unread_known:
             self.unread_users.add(notification.user_id)
 
     def unread_changed(self, user_id: int) -> None:
-        """Push this user's new unread count after COMMIT."""
+        """Push this user's new unread count after COMMIT, read again before it."""
+        self.unread_known.pop(user_id, None)
         self.unread_users.add(user_id)
+
+    def unread_is(self, user_id: int, count: int) -> None:
+        """The statement that just changed the count returned it: push that, read nothing."""
+        self.unread_users.discard(user_id)
+        self.unread_known[user_id] = max(0, count)
 
     def abandon(self) -> None:
         """Roll back: the block changed nothing worth a COMMIT, so nothing is pushed."""
@@ -99,6 +106,7 @@ def _prepare(unit: Delivery) -> list[tuple[str, dict[str, Any], str | None]]:
         )
         for n in unit.notifications
     ]
-    for user_id, count in unread_counts(unit.unread_users).items():
+    counts = {**unit.unread_known, **unread_counts(unit.unread_users)}
+    for user_id, count in counts.items():
         packets.append(("unread_count", {"count": count}, user_room(user_id)))
     return packets

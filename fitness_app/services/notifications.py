@@ -17,16 +17,22 @@ from fitness_app.models import Notification, User
 from fitness_app.services import preferences
 from fitness_app.services.delivery import current, delivery
 from fitness_app.services.sql import lock_everyone, lock_user
+from fitness_app.services.unread_counts import unread_expression
 
 
 @functools.cache
 def _one_more_unread() -> sa.Update:
-    """Built once per process, like the count query: this runs on every notification."""
-    users = User.__table__
+    """Count one more unread and return the new total, announcements included.
+
+    RETURNING saves the count query the push would otherwise need. Built once
+    per process, like the count query: this runs on every notification.
+    """
     return (
-        sa.update(users)
-        .where(users.c.id == sa.bindparam("user_id"))
-        .values(unread_count=users.c.unread_count + 1)
+        sa.update(User)
+        .where(User.id == sa.bindparam("user_id"))
+        .values(unread_count=User.unread_count + 1)
+        .returning(unread_expression())
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -63,7 +69,8 @@ def notify(
         )
     else:
         lock_user(user_id)
-        db.session.execute(_one_more_unread(), {"user_id": user_id})
+        unread = db.session.execute(_one_more_unread(), {"user_id": user_id}).scalar_one()
+        unit.unread_is(user_id, unread)
     db.session.add(notification)
     unit.add(notification)
     return notification

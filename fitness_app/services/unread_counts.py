@@ -39,13 +39,18 @@ def _seq_through(notification_id: sa.ColumnElement[int]) -> sa.ScalarSelect[Any]
     )
 
 
-@functools.cache
-def _counts_statement() -> sa.Select[Any]:
-    """Built once per process: rebuilt per call, its cache key costs more than running it."""
+def unread_expression() -> sa.ColumnElement[int]:
+    """A user's unread count in SQL, over the `users` row in scope: two index lookups."""
     newest = sa.select(sa.func.max(Notification.announcement_seq)).scalar_subquery()
     watermark = announcements_watermark(User.read_through_id, User.announcements_after_id)
     announced = sa.func.coalesce(newest, 0) - sa.func.coalesce(_seq_through(watermark), 0)
-    return sa.select(User.id, User.unread_count + announced).where(
+    return User.unread_count + announced
+
+
+@functools.cache
+def _counts_statement() -> sa.Select[Any]:
+    """Built once per process: rebuilt per call, its cache key costs more than running it."""
+    return sa.select(User.id, unread_expression()).where(
         User.id.in_(sa.bindparam("ids", expanding=True))
     )
 
