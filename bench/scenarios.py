@@ -6,7 +6,8 @@ cost (FIELD-NOTES: it only hurts at thousands) does not matter.
 
 - `user_figures`: for one user, POST → event p50, server CPU per POST,
   connect → `unread_count`, and dashboard render, sampled alternately on two
-  servers (fresh and aged database) so machine noise hits both alike.
+  servers (fresh and aged database), in a shuffled order each round, so
+  machine noise hits both alike.
 - `flood`: one socket sends 10,000 `mark_read` events as fast as it can while
   another user keeps asking for small things: `/api/notifications`, a
   `mark_read` ack, and a workout POST timed to its notification.
@@ -15,6 +16,7 @@ cost (FIELD-NOTES: it only hurts at thousands) does not matter.
 
 from __future__ import annotations
 
+import random
 import re
 import statistics
 import threading
@@ -130,8 +132,11 @@ def user_figures(servers: dict[str, Any], people: dict[str, User], cpu: Callable
         key: {"event": [], "cpu": [], "connect": [], "dashboard": []} for key in people}
     for person in people.values():
         person.connect()
+    # A fresh order each round: the sample taken right after another
+    # server's POST pays for that server's after-work on the shared cores.
+    order = random.Random(1)
     for _ in range(rounds):
-        for key, person in people.items():
+        for key, person in order.sample(list(people.items()), len(people)):
             before = cpu(key)
             person.post_workout(tag(), out[key]["event"])
             out[key]["cpu"].append(cpu(key) - before)

@@ -179,6 +179,16 @@ class Notification(db.Model):
     __table_args__ = (
         sa.Index("ix_notifications_user_id_id", "user_id", "id"),
         sa.Index("uq_notifications_announcement_seq", "announcement_seq", unique=True),
+        # Announcements only: "the last announcement at or below this id" is
+        # then the first entry of a backward scan, however many personal
+        # notifications lie between, and whatever the planner's statistics say.
+        sa.Index(
+            "ix_notifications_announcements",
+            "id",
+            "announcement_seq",
+            postgresql_where=sa.text("user_id IS NULL"),
+            sqlite_where=sa.text("user_id IS NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 
