@@ -87,9 +87,14 @@ def _measure(
     return measured
 
 
+@functools.cache
+def _goals_of() -> sa.Select[Any]:
+    """Built once per process: every completed workout runs it."""
+    return sa.select(Goal).where(Goal.user_id == sa.bindparam("user_id")).order_by(Goal.id)
+
+
 def user_goals(user_id: int) -> list[Goal]:
-    query = sa.select(Goal).where(Goal.user_id == user_id).order_by(Goal.id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_goals_of(), {"user_id": user_id}))
 
 
 def evaluate(user_id: int, day: date, goals: list[Goal] | None = None) -> list[Goal]:

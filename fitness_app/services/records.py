@@ -9,7 +9,9 @@ best is looked up again among the activity's workouts, quietly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -71,12 +73,19 @@ def _bests(user_id: int, activity: str) -> dict[str, PersonalRecord]:
     lock_user(user_id)
     return {
         row.record: row
-        for row in db.session.scalars(
-            sa.select(PersonalRecord)
-            .where(PersonalRecord.user_id == user_id, PersonalRecord.activity == activity)
-            .execution_options(populate_existing=True)
-        )
+        for row in db.session.scalars(_bests_of(), {"user_id": user_id, "activity": activity})
     }
+
+
+@functools.cache
+def _bests_of() -> sa.Select[Any]:
+    """Built once per process: every completed workout runs it."""
+    return (
+        sa.select(PersonalRecord)
+        .where(PersonalRecord.user_id == sa.bindparam("user_id"),
+               PersonalRecord.activity == sa.bindparam("activity"))
+        .execution_options(populate_existing=True)
+    )
 
 
 def _keep(workout: Workout) -> list[NewRecord]:
