@@ -66,6 +66,9 @@ class User(UserMixin, db.Model):
     quiet_start: so.Mapped[time | None] = so.mapped_column(sa.Time)
     quiet_end: so.Mapped[time | None] = so.mapped_column(sa.Time)
     muted: so.Mapped[str] = so.mapped_column(sa.String(128), default="", server_default="")
+    # How many goals the user has (services/goals.py keeps it): a completed
+    # workout of a user without goals skips the goals query altogether.
+    goal_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     # The login this object was loaded for (services/logins.py); not columns.
     login_token = None

@@ -1,4 +1,4 @@
-"""The read-state migration carries existing data over: same counts, same unread rows."""
+"""Migrations carry existing data over: read state, and the goals each user has."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from flask_migrate import upgrade
 from fitness_app import create_app
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.services import inbox, read_marks
+from fitness_app.services import inbox, read_marks, workouts
 from fitness_app.services.unread_counts import unread_among, unread_count
+from fitness_app.services.workouts import WorkoutInput
 
 BEFORE = "a4c1e7f09b3d"
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
@@ -84,5 +85,38 @@ def test_existing_read_state_survives_the_migration(database):
         read_marks.mark_all_read(db.session.get(User, ids["ann"]))
         assert unread_count(ann.id) == 0
         assert unread_among(db.session.get(User, ids["ann"]), everything) == set()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_goals_set_before_the_goal_count_still_count_after_it(database):
+    """users.goal_count is filled from the goals table: an old goal is still met."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database})
+    with app.app_context():
+        upgrade(revision="c5d2e8f1a9b0")
+        with db.engine.begin() as conn:
+            meta = sa.MetaData()
+            meta.reflect(conn, only=["users", "goals"])
+            users, goals = meta.tables["users"], meta.tables["goals"]
+            ids = {name: conn.execute(users.insert().returning(users.c.id), {
+                "username": name, "email": f"{name}@example.com", "password_hash": "x",
+                "is_admin": False, "created_at": T0}).scalar_one() for name in ("gus", "nan")}
+            conn.execute(goals.insert(), [
+                {"user_id": ids["gus"], "kind": "workouts", "target": 1, "period": "week",
+                 "created_at": T0},
+                {"user_id": ids["gus"], "kind": "distance_km", "target": 500, "period": "month",
+                 "created_at": T0},
+            ])
+        upgrade()
+        assert db.session.get(User, ids["gus"]).goal_count == 2
+        assert db.session.get(User, ids["nan"]).goal_count == 0
+
+        done = WorkoutInput("Run", "run", 30, 5.0, datetime.now(UTC).date())
+        for name in ("gus", "nan"):
+            workouts.log_workout(ids[name], done, completed=True)
+        kinds = {name: {n.kind for n in inbox.list_after(db.session.get(User, ids[name]), 0, 10)}
+                 for name in ("gus", "nan")}
+        assert "goal_achieved" in kinds["gus"]
+        assert "goal_achieved" not in kinds["nan"]
         db.session.remove()
         db.engine.dispose()
