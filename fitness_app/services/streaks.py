@@ -9,8 +9,10 @@ long, through the (user_id, performed_on) index.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -89,7 +91,18 @@ def _latest_day(user_id: int) -> date | None:
 
 def _state(user_id: int) -> Streak | None:
     lock_user(user_id)
-    return db.session.get(Streak, user_id, populate_existing=True)
+    return db.session.scalars(_state_of(), {"user_id": user_id}).first()
+
+
+@functools.cache
+def _state_of() -> sa.Select[Any]:
+    """Built once per process: every completed workout reads the row again after
+    the lock (`Session.get` with populate_existing builds its query per call)."""
+    return (
+        sa.select(Streak)
+        .where(Streak.user_id == sa.bindparam("user_id"))
+        .execution_options(populate_existing=True)
+    )
 
 
 def current(user_id: int) -> Run | None:
