@@ -860,7 +860,7 @@ def print_scenarios(scen: dict[str, Any]) -> None:
           "aged/fresh (new; 10-year) | target ≤ 1.15 |")
     print("|---|---|---|---|---|---|")
     for key, label in (("eventP50Ms", "POST → event p50, ms"),
-                       ("cpuPerPostMs", "server CPU per POST, ms (median)"),
+                       ("cpuPerPostMs", "server CPU per POST, ms (mean of 10 ms ticks)"),
                        ("connectToUnreadMs", "connect → unread_count, ms (median)"),
                        ("dashboardMs", "dashboard render, ms (median)")):
         values = [users[k][key] for k in ("fresh, new user", "aged, new user",
