@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fitness_app.extensions import db
-from fitness_app.models import Notification, User
+from fitness_app.models import Notification, User, utcnow
 from fitness_app.services import preferences
 from fitness_app.services.delivery import current, delivery
 from fitness_app.services.sql import lock_everyone, lock_user
@@ -43,6 +43,7 @@ def notify(
     message: str,
     data: dict[str, Any] | None = None,
     silent: bool | None = None,
+    author_id: int | None = None,
 ) -> Notification:
     """Store a notification in the current `delivery()`; it is pushed once that commits.
 
@@ -51,29 +52,54 @@ def notify(
     the counter and the watermark of "mark all read" consistent. `silent`
     None lets the user's settings decide (muted kinds, quiet hours);
     announcements are never silent.
+
+    The row is written at once by a Core INSERT ... RETURNING, not left to the
+    ORM's flush: this runs on every completed workout, and the unit of work
+    cost several times the statement. The object returned carries the stored
+    values for the push; it is not in the session.
     """
     unit = current()
     if user_id is None or kind == "announcement":
         silent = False
     elif silent is None:
         silent = preferences.silent_for(user_id, kind)
-    notification = Notification(
-        user_id=user_id, kind=kind, title=title, message=message, data=data or {},
-        silent=silent,
-    )
+    values = {
+        "user_id": user_id, "author_id": author_id, "kind": kind, "title": title,
+        "message": message, "data": data or {}, "created_at": utcnow(), "silent": silent,
+    }
     if user_id is None:
         lock_everyone()
-        notification.announcement_seq = (
-            sa.select(sa.func.coalesce(sa.func.max(Notification.announcement_seq), 0) + 1)
-            .scalar_subquery()
-        )
+        stored = db.session.execute(_insert_announcement(), values).one()
     else:
         lock_user(user_id)
         unread = db.session.execute(_one_more_unread(), {"user_id": user_id}).scalar_one()
         unit.unread_is(user_id, unread)
-    db.session.add(notification)
+        stored = db.session.execute(_insert_notification(), values).one()
+    notification = Notification(
+        id=stored.id, announcement_seq=stored.announcement_seq, read_at=None, **values
+    )
     unit.add(notification)
     return notification
+
+
+@functools.cache
+def _insert_notification() -> sa.Insert:
+    """Built once per process: one personal notification."""
+    table = Notification.__table__
+    return sa.insert(table).returning(table.c.id, table.c.announcement_seq)
+
+
+@functools.cache
+def _insert_announcement() -> sa.Insert:
+    """Built once per process: one announcement, numbered after the last one (under
+    the announcement lock, so numbers follow commit order too)."""
+    table = Notification.__table__
+    newest = sa.select(sa.func.coalesce(sa.func.max(table.c.announcement_seq), 0) + 1)
+    return (
+        sa.insert(table)
+        .values(announcement_seq=newest.scalar_subquery())
+        .returning(table.c.id, table.c.announcement_seq)
+    )
 
 
 def announce(author: User | None, message: str) -> Notification:
@@ -89,6 +115,6 @@ def announce(author: User | None, message: str) -> Notification:
             "Announcement",
             message,
             {"author": author.username if author else None},
+            author_id=author.id if author else None,
         )
-        notification.author_id = author.id if author else None
     return notification
