@@ -40,10 +40,11 @@ class Delivery:
         self.abandoned = False
 
     def add(self, notification: Notification) -> None:
-        """Push this row, to its user's room or to everyone, after COMMIT."""
+        """Push this row, to its user's room or to everyone, after COMMIT.
+
+        The user's new count comes from `unread_is`: `notify` has it already.
+        """
         self.notifications.append(notification)
-        if notification.user_id is not None and notification.user_id not in self.unread_known:
-            self.unread_users.add(notification.user_id)
 
     def unread_changed(self, user_id: int) -> None:
         """Push this user's new unread count after COMMIT, read again before it."""

@@ -94,6 +94,15 @@ def _goals_of() -> sa.Select[Any]:
 
 
 def user_goals(user_id: int) -> list[Goal]:
+    """The user's goals, without a query when the users row says there are none.
+
+    The row is the request's signed-in user, already in the session. A goal
+    created concurrently is counted by its own request, which evaluates the
+    workouts after taking the user lock a completion holds.
+    """
+    user = db.session.get(User, user_id)
+    if user is not None and not user.goal_count:
+        return []
     return list(db.session.scalars(_goals_of(), {"user_id": user_id}))
 
 
@@ -175,26 +184,12 @@ def _recount_goals(user_id: int) -> None:
     completion holding it may still update the users row.
     """
     lock_user(user_id)
-    users = User.__table__
-    db.session.execute(
-        sa.update(users)
-        .where(users.c.id == user_id)
-        .values(goal_count=sa.select(sa.func.count(Goal.id))
-                .where(Goal.user_id == user_id).scalar_subquery())
-    )
-
-
-def _goals_if_any(user_id: int) -> list[Goal]:
-    """The user's goals, without a query when the users row says there are none.
-
-    The row is the request's signed-in user, already in the session. A goal
-    created concurrently is counted by its own request, which evaluates the
-    workouts after taking the user lock this completion holds.
-    """
     user = db.session.get(User, user_id)
-    if user is not None and not user.goal_count:
-        return []
-    return user_goals(user_id)
+    # A SQL expression: the flush runs it, and the attribute is read afresh after.
+    user.goal_count = (
+        sa.select(sa.func.count(Goal.id)).where(Goal.user_id == user_id).scalar_subquery()
+    )
+    db.session.flush()
 
 
 def progress_for(user_id: int, today: date | None = None) -> list[GoalProgress]:
@@ -222,7 +217,7 @@ def _counts_all_time(goals: list[Goal]) -> bool:
 
 
 def _on_workout(sender: Workout, workout: Workout, **_: object) -> None:
-    goals = _goals_if_any(workout.user_id)
+    goals = user_goals(workout.user_id)
     if _counts_all_time(goals):
         totals.add(workout)
     streaks.completed_on(workout.user_id, workout.performed_on)
@@ -230,7 +225,7 @@ def _on_workout(sender: Workout, workout: Workout, **_: object) -> None:
 
 
 def _on_change(sender: Workout, workout: Workout, **_: object) -> None:
-    goals = _goals_if_any(workout.user_id)
+    goals = user_goals(workout.user_id)
     if _counts_all_time(goals):
         totals.recount(workout.user_id)
     streaks.rebuild(workout.user_id)
@@ -238,7 +233,7 @@ def _on_change(sender: Workout, workout: Workout, **_: object) -> None:
 
 
 def _on_delete(sender: Workout, workout: Workout, **_: object) -> None:
-    if _counts_all_time(_goals_if_any(workout.user_id)):
+    if _counts_all_time(user_goals(workout.user_id)):
         totals.recount(workout.user_id)
     streaks.rebuild(workout.user_id)
 
