@@ -31,7 +31,7 @@ import sys  # noqa: E402
 
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
-from fitness_app.services import passwords  # noqa: E402
+from fitness_app.services.accounts import passwords  # noqa: E402
 
 # A full collection walks every object: about 1 s with 10,000 sockets held, a
 # pause every client feels. With the default 700-object young generation, each
@@ -43,7 +43,7 @@ gc.set_threshold(100_000, 10, 10)
 app = create_app(overrides={"ASYNC_MODE": ASYNC_MODE})
 
 # Password hashing runs in real OS threads; each mode has its own pool, and
-# only this file may name eventlet or gevent (fitness_app/services/passwords.py).
+# only this file may name eventlet or gevent (fitness_app/services/accounts/passwords.py).
 if ASYNC_MODE == "eventlet":
     from eventlet import tpool
 

@@ -72,7 +72,9 @@ def register_middleware(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from fitness_app import assets, database, forms, headers, limits, urls
     from fitness_app.realtime import presence, queue
-    from fitness_app.services import goals, logins, mail, passwords, records, replay
+    from fitness_app.services.accounts import logins, mail, passwords
+    from fitness_app.services.notifications import replay
+    from fitness_app.services.training import goals, records
 
     # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
     # collected by then to each new server; a later import would register them
@@ -142,8 +144,8 @@ def register_blueprints(app: Flask) -> None:
     def inject_unread() -> dict[str, Any]:
         from flask_login import current_user
 
-        from fitness_app.services.inbox import latest_id
-        from fitness_app.services.unread_counts import unread_count
+        from fitness_app.services.notifications.inbox import latest_id
+        from fitness_app.services.notifications.unread_counts import unread_count
 
         if not current_user.is_authenticated:
             return {}

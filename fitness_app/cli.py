@@ -12,7 +12,10 @@ from flask.cli import with_appcontext
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.realtime import push
-from fitness_app.services import badges, goals, notifications, passwords, preferences, workouts
+from fitness_app.services import preferences
+from fitness_app.services.accounts import passwords
+from fitness_app.services.notifications import badges, store
+from fitness_app.services.training import goals, workouts
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -54,11 +57,11 @@ def announce(text: str) -> None:
     url = current_app.config.get("REDIS_URL")
     if url and _redis_answers(url, current_app.config["SOCKETIO_CHANNEL"]):
         with push.through_message_queue(url, current_app.config["SOCKETIO_CHANNEL"]):
-            notification = notifications.announce(None, text)
+            notification = store.announce(None, text)
             badges.refresh_online()
         click.echo(f"Announcement {notification.id} stored and sent live through {url}.")
         return
-    notification = notifications.announce(None, text)
+    notification = store.announce(None, text)
     if url:
         click.echo(
             f"Announcement {notification.id} stored, but Redis at {url} does not answer, so it "

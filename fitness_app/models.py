@@ -45,7 +45,8 @@ class User(UserMixin, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(
         sa.DateTime(timezone=True), default=utcnow
     )
-    # Read state in three numbers, so no read grows with history (services/unread.py):
+    # Read state in three numbers, so no read grows with history
+    # (services/notifications/unread_counts.py):
     # every notification with an id up to `read_through_id` is read; announcements
     # with an id up to `announcements_after_id` predate the user and are not theirs;
     # `unread_count` holds the user's unread personal rows above the watermark
@@ -66,11 +67,11 @@ class User(UserMixin, db.Model):
     quiet_start: so.Mapped[time | None] = so.mapped_column(sa.Time)
     quiet_end: so.Mapped[time | None] = so.mapped_column(sa.Time)
     muted: so.Mapped[str] = so.mapped_column(sa.String(128), default="", server_default="")
-    # How many goals the user has (services/goals.py keeps it): a completed
+    # How many goals the user has (services/training/goals.py keeps it): a completed
     # workout of a user without goals skips the goals query altogether.
     goal_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
-    # The login this object was loaded for (services/logins.py); not columns.
+    # The login this object was loaded for (services/accounts/logins.py); not columns.
     login_token = None
     login_id = None
 

@@ -20,7 +20,7 @@ from itsdangerous import TimestampSigner
 from deploy.processes import free_port, wait_until
 from fitness_app.extensions import db, socketio
 from fitness_app.models import User
-from fitness_app.services import export
+from fitness_app.services.accounts import export
 from tests.conftest import AuthActions, built_app, log_workout, make_admin, signed_in_client
 from tests.smtp import Mailbox, smtp_server
 

@@ -6,7 +6,7 @@ import pytest
 
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.services import passwords
+from fitness_app.services.accounts import passwords
 
 
 def test_register_signs_in_and_redirects_home(client, auth, app):

@@ -20,9 +20,11 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, AnnouncementRead, Notification, User
-from fitness_app.services import goals, notifications, passwords, read_marks, workouts
-from fitness_app.services.delivery import delivery
-from fitness_app.services.unread_counts import unread_count
+from fitness_app.services.accounts import passwords
+from fitness_app.services.notifications import read_marks, store
+from fitness_app.services.notifications.delivery import delivery
+from fitness_app.services.notifications.unread_counts import unread_count
+from fitness_app.services.training import goals, workouts
 from tests.conftest import built_app
 from tests.databases import POSTGRESQL
 from tests.live import wait_until
@@ -107,7 +109,7 @@ def test_concurrent_completions_of_one_workout_notify_once(app):
 def test_concurrent_read_marks_of_announcements_all_succeed(app):
     user_id = make_user(app)
     with app.app_context():
-        ids = [notifications.announce(None, f"News {n}").id for n in range(3)]
+        ids = [store.announce(None, f"News {n}").id for n in range(3)]
 
     def mark_all() -> None:
         read_marks.mark_all_read(db.session.get(User, user_id))
@@ -155,9 +157,9 @@ def test_notification_ids_follow_commit_order(app, database, first_kind):
         with app.app_context():
             with delivery():
                 if first_kind == "personal":
-                    row = notifications.notify(user_id, "workout_completed", "Done", "First")
+                    row = store.notify(user_id, "workout_completed", "Done", "First")
                 else:
-                    row = notifications.notify(None, "announcement", "Announcement", "First")
+                    row = store.notify(None, "announcement", "Announcement", "First")
                 db.session.flush()
                 ids["first"] = row.id
                 first_flushed.set()
@@ -168,7 +170,7 @@ def test_notification_ids_follow_commit_order(app, database, first_kind):
         with app.app_context():
             second_pid.append(db.session.scalar(sa.text("SELECT pg_backend_pid()")))
             with delivery():
-                row = notifications.notify(user_id, "workout_completed", "Done", "Second")
+                row = store.notify(user_id, "workout_completed", "Done", "Second")
             ids["second"] = row.id
             db.session.remove()
 

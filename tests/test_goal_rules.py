@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from fitness_app.services.goal_rules import (
+from fitness_app.services.training.goal_rules import (
     Totals,
     amount,
     describe,

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Login, User, utcnow
-from fitness_app.services import logins
+from fitness_app.services.accounts import logins
 from tests.conftest import AuthActions
 from tests.live import post_form, register, wait_until
 from tests.sio_client import Listener, both_transports

@@ -10,9 +10,10 @@ from flask_migrate import upgrade
 from fitness_app import create_app
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.services import inbox, read_marks, workouts
-from fitness_app.services.unread_counts import unread_among, unread_count
-from fitness_app.services.workouts import WorkoutInput
+from fitness_app.services.notifications import inbox, read_marks
+from fitness_app.services.notifications.unread_counts import unread_among, unread_count
+from fitness_app.services.training import workouts
+from fitness_app.services.training.workouts import WorkoutInput
 
 BEFORE = "a4c1e7f09b3d"
 T0 = datetime(2020, 1, 1, tzinfo=UTC)

@@ -9,8 +9,8 @@ from flask_migrate import downgrade, upgrade
 
 from fitness_app import create_app
 from fitness_app.extensions import db
-from fitness_app.services import records, totals
-from fitness_app.services.goal_rules import Totals
+from fitness_app.services.training import records, totals
+from fitness_app.services.training.goal_rules import Totals
 
 
 def test_migrations_match_models(database):

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from fitness_app.services import passwords
+from fitness_app.services.accounts import passwords
 from tests.live import ROOT
 
 PROBE = r"""
@@ -22,7 +22,7 @@ import app as entry  # patches the standard library, builds the app, registers t
 
 import sqlalchemy as sa
 from fitness_app.extensions import db, socketio
-from fitness_app.services import passwords
+from fitness_app.services.accounts import passwords
 
 mode = entry.ASYNC_MODE
 if mode == "eventlet":

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from fitness_app.extensions import db, socketio
 from fitness_app.models import AnnouncementRead, Notification, User
 from fitness_app.realtime import push
-from fitness_app.services import notifications
-from fitness_app.services.delivery import delivery
+from fitness_app.services.notifications import store
+from fitness_app.services.notifications.delivery import delivery
 from tests.conftest import built_app, log_workout, signed_in_client
 from tests.live import wait_until
 
@@ -142,7 +142,7 @@ def test_notifying_outside_a_delivery_is_refused(app):
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id))
         with pytest.raises(RuntimeError, match="delivery"):
-            notifications.notify(user_id, "workout_completed", "Done", "Nowhere to go")
+            store.notify(user_id, "workout_completed", "Done", "Nowhere to go")
         db.session.rollback()
     assert unread(ann) == 0
 
@@ -154,7 +154,7 @@ def test_a_delivery_that_raises_stores_and_pushes_nothing(app):
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id))
         with pytest.raises(ValueError), delivery():
-            notifications.notify(user_id, "workout_completed", "Done", "Rolled back")
+            store.notify(user_id, "workout_completed", "Done", "Rolled back")
             raise ValueError("the caller changed its mind")
         assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
     assert socket.get_received() == []

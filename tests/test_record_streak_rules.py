@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from fitness_app.services.records import NewRecord, beats
-from fitness_app.services.streaks import MILESTONES, Run, milestone, milestones_before
+from fitness_app.services.training.records import NewRecord, beats
+from fitness_app.services.training.streaks import MILESTONES, Run, milestone, milestones_before
 
 
 def test_a_record_needs_a_previous_best_and_a_higher_value():

@@ -8,7 +8,7 @@ import pytest
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Notification, Workout
-from fitness_app.services import goals
+from fitness_app.services.training import goals
 from tests.conftest import log_workout
 
 TODAY = date.today()

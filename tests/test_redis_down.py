@@ -21,8 +21,8 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import User
 from fitness_app.realtime import presence, pubsub, push
 from fitness_app.realtime.presence import RedisPresence
-from fitness_app.services import notifications, replay
-from fitness_app.services.delivery import delivery
+from fitness_app.services.notifications import replay, store
+from fitness_app.services.notifications.delivery import delivery
 from tests.conftest import log_workout
 from tests.live import free_port
 from tests.services import TEST_REDIS_URL
@@ -160,7 +160,7 @@ def test_resync_resends_what_a_pubsub_gap_may_have_lost(app: Flask, client, auth
 
         def note(text: str) -> int:
             with delivery():
-                notification = notifications.notify(user_id, "workout_completed", "Done", text)
+                notification = store.notify(user_id, "workout_completed", "Done", text)
             return notification.id
 
         old = note("before the gap")

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from fitness_app.models import User
-from fitness_app.services import goal_rules, preferences, timezones
+from fitness_app.services import preferences, timezones
+from fitness_app.services.training import goal_rules
 
 HONOLULU, AUCKLAND, KIRITIMATI = "Pacific/Honolulu", "Pacific/Auckland", "Pacific/Kiritimati"
 

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 
 from fitness_app.auth.forms import MAX_PASSWORD, RegisterForm
 from fitness_app.forms import Form
-from fitness_app.services import passwords
+from fitness_app.services.accounts import passwords
 
 
 def is_current_password(field: PasswordField, message: str) -> bool:

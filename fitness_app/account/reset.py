@@ -11,7 +11,7 @@ from fitness_app.account.forms import NewPasswordForm, ResetRequestForm
 from fitness_app.extensions import limiter
 from fitness_app.forms import render_form
 from fitness_app.limits import per_address
-from fitness_app.services import accounts
+from fitness_app.services.accounts import lifecycle
 
 
 def _requested_address() -> str:
@@ -34,7 +34,7 @@ def request_reset() -> str | tuple[str, int]:
     """The same page, after the same work, whether or not the address has an account."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        accounts.request_reset(form.email.data)
+        lifecycle.request_reset(form.email.data)
         return render_template("account/reset_sent.html", email=form.email.data)
     return render_form("account/reset_request.html", form)
 
@@ -42,12 +42,12 @@ def request_reset() -> str | tuple[str, int]:
 @reset_bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> Response | tuple[str, int]:
     try:
-        user = accounts.user_for_reset_token(token)
-    except accounts.InvalidResetLink as error:
+        user = lifecycle.user_for_reset_token(token)
+    except lifecycle.InvalidResetLink as error:
         return render_template("account/reset_invalid.html", expired=error.expired), 400
     form = NewPasswordForm()
     if form.validate_on_submit():
-        accounts.reset_password(user, form.password.data)
+        lifecycle.reset_password(user, form.password.data)
         flash("Your new password is set and you are signed in. "
               "Every other session has ended.", "success")
         return redirect(url_for("main.index"))

@@ -14,7 +14,7 @@ from fitness_app.account.forms import ChangePasswordForm, DeleteAccountForm
 from fitness_app.extensions import limiter
 from fitness_app.forms import render_form
 from fitness_app.models import utcnow
-from fitness_app.services import accounts, export
+from fitness_app.services.accounts import export, lifecycle
 
 
 def _account_key() -> str:
@@ -40,7 +40,7 @@ wrong_password_limit = limiter.shared_limit(
 def change_password() -> Response | tuple[str, int]:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        accounts.set_password(current_user, form.password.data, keep_current=True)
+        lifecycle.set_password(current_user, form.password.data, keep_current=True)
         flash("Your password is changed. Every other device is signed out.", "success")
         return redirect(url_for("settings.index"))
     return render_form("account/password.html", form)
@@ -49,7 +49,7 @@ def change_password() -> Response | tuple[str, int]:
 @bp.get("/export")
 @login_required
 def export_data() -> Response:
-    """A download that is written while it is read: see services/export.py."""
+    """A download that is written while it is read: see services/accounts/export.py."""
     now = utcnow()
     filename = f"fitness_app-export-{now:%Y-%m-%d}.json"
     return Response(
@@ -68,7 +68,7 @@ def export_data() -> Response:
 def delete_account() -> Response | tuple[str, int]:
     form = DeleteAccountForm()
     if form.validate_on_submit():
-        accounts.delete_account(current_user)
+        lifecycle.delete_account(current_user)
         flash("Your account and everything in it are deleted. Goodbye!", "info")
         return redirect(url_for("auth.login"))
     return render_form("account/delete.html", form)

@@ -13,7 +13,7 @@ from fitness_app.extensions import db
 from fitness_app.forms import render_form
 from fitness_app.models import Notification
 from fitness_app.realtime import presence
-from fitness_app.services import badges, notifications
+from fitness_app.services.notifications import badges, store
 
 
 @bp.before_request
@@ -46,7 +46,7 @@ def broadcast() -> Response | tuple[str, int]:
     form = BroadcastForm()
     if not form.validate_on_submit():
         return _render(form)
-    notifications.announce(current_user, form.message.data)
+    store.announce(current_user, form.message.data)
     badges.refresh_online_in_background(current_app._get_current_object())
     flash("Announcement sent.", "success")
     return redirect(url_for("admin.index"))

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 from fitness_app.extensions import db
 from fitness_app.forms import Form, strip
 from fitness_app.models import User
-from fitness_app.services import passwords
+from fitness_app.services.accounts import passwords
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128

@@ -1,4 +1,4 @@
-"""Register, sign in, sign out here or everywhere. Sessions live in services/logins.py."""
+"""Register, sign in, sign out here or everywhere. Sessions live in services/accounts/logins.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from fitness_app.extensions import db
 from fitness_app.forms import render_form
 from fitness_app.limits import failed_sign_ins, per_address
 from fitness_app.models import User
-from fitness_app.services import logins, passwords, timezones
+from fitness_app.services import timezones
+from fitness_app.services.accounts import logins, passwords
 from fitness_app.urls import local_path
 
 

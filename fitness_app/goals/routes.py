@@ -11,7 +11,7 @@ from fitness_app.forms import render_form
 from fitness_app.goals import bp
 from fitness_app.goals.forms import GoalForm
 from fitness_app.models import Goal
-from fitness_app.services import goals as service
+from fitness_app.services.training import goals as service
 
 
 @bp.before_request

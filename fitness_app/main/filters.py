@@ -10,9 +10,9 @@ from markupsafe import Markup, escape
 from fitness_app.main import bp
 from fitness_app.models import Notification
 from fitness_app.services import timezones
-from fitness_app.services.goal_rules import UNITS
-from fitness_app.services.notification_payload import iso_utc, page_for
+from fitness_app.services.notifications.payload import iso_utc, page_for
 from fitness_app.services.preferences import current_today
+from fitness_app.services.training.goal_rules import UNITS
 
 APP_NAME = "Stride"
 

@@ -13,7 +13,8 @@ from fitness_app.extensions import db
 from fitness_app.main import bp
 from fitness_app.main.chart import week_chart
 from fitness_app.models import Workout
-from fitness_app.services import goals, preferences, records, streaks
+from fitness_app.services import preferences
+from fitness_app.services.training import goals, records, streaks
 
 
 @bp.route("/")

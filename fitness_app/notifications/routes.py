@@ -7,10 +7,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from fitness_app.notifications import bp
-from fitness_app.services import inbox as service
-from fitness_app.services import read_marks
-from fitness_app.services.notification_payload import serialize
-from fitness_app.services.unread_counts import unread_among, unread_count
+from fitness_app.services.notifications import inbox as service
+from fitness_app.services.notifications import read_marks
+from fitness_app.services.notifications.payload import serialize
+from fitness_app.services.notifications.unread_counts import unread_among, unread_count
 from fitness_app.urls import id_arg, page_arg
 
 

@@ -32,7 +32,7 @@ def emit(event: str, payload: dict[str, Any], to: str | list[str] | None = None)
     Never raises. Emits run after COMMIT, so an exception here would turn a
     request whose data is already stored into a 500. A failed emit costs only
     live delivery: the row is in the inbox, and the resend after a pub/sub gap
-    (`services/replay.py`) or `last_id` replay on the next connection brings it.
+    (`services/notifications/replay.py`) or `last_id` replay on the next connection brings it.
     python-socketio's RedisManager already logs and swallows a publish that
     fails while Redis is down (after delivering to this worker's own clients);
     this guard covers every other failure.

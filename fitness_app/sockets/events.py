@@ -17,9 +17,9 @@ from fitness_app.extensions import db, socketio
 from fitness_app.realtime import presence, push, queue
 from fitness_app.realtime.presence_feed import ensure_presence_loop
 from fitness_app.realtime.rooms import ADMINS_ROOM, user_room
-from fitness_app.services import inbox, read_marks
-from fitness_app.services.notification_payload import serialize
-from fitness_app.services.unread_counts import unread_count
+from fitness_app.services.notifications import inbox, read_marks
+from fitness_app.services.notifications.payload import serialize
+from fitness_app.services.notifications.unread_counts import unread_count
 from fitness_app.sockets import limits
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL

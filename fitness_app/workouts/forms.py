@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from fitness_app.forms import Form, InRange, strip
 from fitness_app.models import ACTIVITIES
 from fitness_app.services.preferences import current_today
-from fitness_app.services.workouts import WorkoutInput
+from fitness_app.services.training.workouts import WorkoutInput
 
 
 class WorkoutForm(Form):

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from fitness_app.extensions import db
 from fitness_app.forms import render_form
 from fitness_app.models import Workout
-from fitness_app.services import workouts as service
+from fitness_app.services.training import workouts as service
 from fitness_app.urls import local_path, page_arg
 from fitness_app.workouts import bp
 from fitness_app.workouts.forms import EditWorkoutForm, WorkoutForm

@@ -20,9 +20,11 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, Goal, User, Workout
-from fitness_app.services import goal_rules, notifications, preferences, streaks, totals
-from fitness_app.services.delivery import delivery
+from fitness_app.services import preferences
+from fitness_app.services.notifications import store
+from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
+from fitness_app.services.training import goal_rules, streaks, totals
 from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
 
@@ -123,7 +125,7 @@ def evaluate(user_id: int, day: date, goals: list[Goal] | None = None) -> list[G
         if insert_ignoring_duplicates(Achievement, {"goal_id": goal.id, "period_key": key}):
             achieved.append(goal)
             text = goal_rules.describe(goal.kind, goal.period, goal.target)
-            notifications.notify(
+            store.notify(
                 user_id,
                 "goal_achieved",
                 "Goal achieved",

@@ -14,7 +14,7 @@ from flask import Flask
 from fitness_app.extensions import db, socketio
 from fitness_app.realtime import presence, push
 from fitness_app.realtime.rooms import user_room
-from fitness_app.services.unread_counts import BATCH, unread_counts
+from fitness_app.services.notifications.unread_counts import BATCH, unread_counts
 
 
 def refresh_online() -> int:

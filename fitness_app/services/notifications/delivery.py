@@ -26,8 +26,8 @@ from fitness_app.extensions import db
 from fitness_app.models import Notification
 from fitness_app.realtime import push
 from fitness_app.realtime.rooms import user_room
-from fitness_app.services.notification_payload import serialize
-from fitness_app.services.unread_counts import unread_counts
+from fitness_app.services.notifications.payload import serialize
+from fitness_app.services.notifications.unread_counts import unread_counts
 
 
 class Delivery:

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Achievement, Goal, Notification, User, Workout
-from fitness_app.services import inbox
-from fitness_app.services.notification_payload import iso_utc
-from fitness_app.services.unread_counts import unread_among
+from fitness_app.services.notifications import inbox
+from fitness_app.services.notifications.payload import iso_utc
+from fitness_app.services.notifications.unread_counts import unread_among
 
 FORMAT = "fitness_app.export"
 VERSION = 1

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import Streak, Workout
-from fitness_app.services import notifications
+from fitness_app.services.notifications import store
 from fitness_app.services.sql import lock_user
 
 MILESTONES = (3, 7, 14, 30, 50, 100, 200, 365)
@@ -167,7 +167,7 @@ def _announce(user_id: int, state: Streak) -> Run:
     reached = milestone(run.days, state.notified)
     if reached is not None:
         state.notified = reached
-        notifications.notify(
+        store.notify(
             user_id,
             "streak",
             "Streak",

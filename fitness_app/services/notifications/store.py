@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from fitness_app.extensions import db
 from fitness_app.models import Notification, User, utcnow
 from fitness_app.services import preferences
-from fitness_app.services.delivery import current, delivery
+from fitness_app.services.notifications.delivery import current, delivery
+from fitness_app.services.notifications.unread_counts import unread_expression
 from fitness_app.services.sql import lock_everyone, lock_user
-from fitness_app.services.unread_counts import unread_expression
 
 
 @functools.cache

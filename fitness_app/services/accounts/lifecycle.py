@@ -18,7 +18,7 @@ from werkzeug.routing import MapAdapter
 
 from fitness_app.extensions import db
 from fitness_app.models import User
-from fitness_app.services import logins, mail, passwords
+from fitness_app.services.accounts import logins, mail, passwords
 
 RESET_SALT = "fitness_app.password-reset"
 RESET_ENDPOINT = "account_reset.reset_password"

@@ -15,9 +15,9 @@ from flask import Flask
 from fitness_app.extensions import db
 from fitness_app.models import Notification, User
 from fitness_app.realtime import push, queue
-from fitness_app.services.inbox import visible_to
-from fitness_app.services.notification_payload import serialize
-from fitness_app.services.unread_counts import unread_counts
+from fitness_app.services.notifications.inbox import visible_to
+from fitness_app.services.notifications.payload import serialize
+from fitness_app.services.notifications.unread_counts import unread_counts
 
 log = logging.getLogger(__name__)
 

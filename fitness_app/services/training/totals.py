@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import Workout, WorkoutTotals
-from fitness_app.services.goal_rules import Totals
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
+from fitness_app.services.training.goal_rules import Totals
 
 
 def read(user_id: int) -> Totals:

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import Workout, utcnow
-from fitness_app.services import notifications
-from fitness_app.services.delivery import delivery
-from fitness_app.services.goal_rules import format_number
+from fitness_app.services.notifications import store
+from fitness_app.services.notifications.delivery import delivery
+from fitness_app.services.training.goal_rules import format_number
 from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
 FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on")
@@ -55,7 +55,7 @@ def summary(workout: Workout) -> str:
 
 
 def _completion_flow(workout: Workout) -> None:
-    notifications.notify(
+    store.notify(
         workout.user_id,
         "workout_completed",
         "Workout completed",

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import AnnouncementRead, Notification, User, utcnow
-from fitness_app.services.delivery import delivery
-from fitness_app.services.inbox import visible_to
+from fitness_app.services.notifications.delivery import delivery
+from fitness_app.services.notifications.inbox import visible_to
+from fitness_app.services.notifications.unread_counts import announcements_watermark, is_unread_for
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
-from fitness_app.services.unread_counts import announcements_watermark, is_unread_for
 
 
 def mark_read(user: User, notification_id: int) -> bool:

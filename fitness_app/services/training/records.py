@@ -18,9 +18,9 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import PersonalRecord, Workout
-from fitness_app.services import notifications
-from fitness_app.services.goal_rules import format_number
+from fitness_app.services.notifications import store
 from fitness_app.services.sql import lock_user
+from fitness_app.services.training.goal_rules import format_number
 from fitness_app.signals import workout_changed, workout_completed, workout_deleted
 
 #: The measures a record is kept for, in the order a new record is announced.
@@ -118,7 +118,7 @@ def check(workout: Workout) -> NewRecord | None:
     if not news:
         return None
     new = news[0]
-    notifications.notify(workout.user_id, "personal_record", "Personal record",
+    store.notify(workout.user_id, "personal_record", "Personal record",
                          new.message(), new.data())
     return new
 
