@@ -32,6 +32,7 @@ import sys  # noqa: E402
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
 from fitness_app.services.accounts import passwords  # noqa: E402
+from fitness_app.services.push import sender  # noqa: E402
 
 # A full collection walks every object: about 1 s with 10,000 sockets held, a
 # pause every client feels. With the default 700-object young generation, each
@@ -42,16 +43,22 @@ gc.set_threshold(100_000, 10, 10)
 
 app = create_app(overrides={"ASYNC_MODE": ASYNC_MODE})
 
-# Password hashing runs in real OS threads; each mode has its own pool, and
-# only this file may name eventlet or gevent (fitness_app/services/accounts/passwords.py).
+# Password hashing and Web Push (encryption and blocking HTTP) run in real OS
+# threads; each mode has its own pool, and only this file may name eventlet or
+# gevent (fitness_app/services/accounts/passwords.py, services/push/sender.py).
 if ASYNC_MODE == "eventlet":
     from eventlet import tpool
 
     passwords.use_thread_pool(tpool.execute)
+    sender.use_thread_pool(tpool.execute)
 elif ASYNC_MODE == "gevent":
     from gevent import get_hub
 
-    passwords.use_thread_pool(lambda work, *args: get_hub().threadpool.apply(work, args))
+    def _in_hub_threadpool(work, *args):
+        return get_hub().threadpool.apply(work, args)
+
+    passwords.use_thread_pool(_in_hub_threadpool)
+    sender.use_thread_pool(_in_hub_threadpool)
 
 
 def _say_when_ready(host: str, port: int) -> None:

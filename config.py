@@ -111,6 +111,8 @@ class Config:
     # Generous: many people may sign up from behind one shared address.
     RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "300 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "30 per hour")
+    # Push subscriptions: a browser subscribes once; this only stops a script.
+    RATELIMIT_PUSH_SUBSCRIBE = os.environ.get("RATELIMIT_PUSH_SUBSCRIBE", "30 per minute")
     # Reset links asked for one address, from anywhere: nobody's inbox gets flooded.
     RATELIMIT_RESET_EMAIL = os.environ.get("RATELIMIT_RESET_EMAIL", "5 per hour")
     # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 for
@@ -140,6 +142,30 @@ class Config:
     PASSWORD_HASH_CONCURRENCY = int(
         os.environ.get("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) - 1))
     )
+    # Web Push (services/push/). The VAPID key: PEM or base64url of the raw
+    # private key; without it create_app makes one into instance/ once.
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
+    # The contact push services may write to: a mailto: or https: URL. Apple
+    # refuses one at localhost or .invalid, so production should set its own.
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:webpush@example.com")
+    # The origins a subscription's endpoint may point to: endpoints are chosen by
+    # the client, so anything else is refused rather than requested.
+    PUSH_SERVICES = _list(os.environ.get("PUSH_SERVICES")) or [
+        "https://fcm.googleapis.com",
+        "https://android.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://push.services.mozilla.com",
+        "https://web.push.apple.com",
+        "https://*.push.apple.com",
+        "https://*.notify.windows.com",
+    ]
+    # How long a push service keeps a message for a device that is offline
+    # (between one hour and four weeks), and how long one request may take.
+    PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
+    PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
+    # Pushes in flight at once, each in a real OS thread, and how many may wait.
+    PUSH_CONCURRENCY = int(os.environ.get("PUSH_CONCURRENCY", "8"))
+    PUSH_QUEUE_LIMIT = int(os.environ.get("PUSH_QUEUE_LIMIT", "20000"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -74,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
     from fitness_app.services.notifications import replay
+    from fitness_app.services.push import fanout
     from fitness_app.services.training import goals, records
 
     # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
@@ -120,6 +121,7 @@ def register_extensions(app: Flask) -> None:
     goals.init_app(app)
     records.init_app(app)
     mail.init_app(app)
+    fanout.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -131,11 +133,12 @@ def register_blueprints(app: Flask) -> None:
         goals,
         main,
         notifications,
+        push,
         settings,
         workouts,
     )
 
-    for module in (auth, workouts, goals, notifications, settings, admin, main, errors):
+    for module in (auth, workouts, goals, notifications, settings, push, admin, main, errors):
         app.register_blueprint(module.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)

@@ -15,6 +15,7 @@ from fitness_app.realtime import push
 from fitness_app.services import preferences
 from fitness_app.services.accounts import passwords
 from fitness_app.services.notifications import badges, store
+from fitness_app.services.push import fanout
 from fitness_app.services.training import goals, workouts
 
 DEMO_EMAIL = "demo@example.com"
@@ -60,8 +61,10 @@ def announce(text: str) -> None:
             notification = store.announce(None, text)
             badges.refresh_online()
         click.echo(f"Announcement {notification.id} stored and sent live through {url}.")
+        _wait_for_web_push()
         return
     notification = store.announce(None, text)
+    _wait_for_web_push()
     if url:
         click.echo(
             f"Announcement {notification.id} stored, but Redis at {url} does not answer, so it "
@@ -74,6 +77,15 @@ def announce(text: str) -> None:
             "running server can be reached from here: users get it in their inbox and on "
             "their next connection. Set REDIS_URL to make it live."
         )
+
+
+def _wait_for_web_push() -> None:
+    """The pushes to devices leave from this process's threads: stay until they have."""
+    sender = fanout.current()
+    if not sender.wait_idle(timeout=600):
+        click.echo("Web Push: still sending after 10 minutes; stopping here.")
+    elif sender.counts["sent"]:
+        click.echo(f"Pushed to {sender.counts['sent']} devices.")
 
 
 def _redis_answers(url: str, channel: str) -> bool:

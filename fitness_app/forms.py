@@ -10,24 +10,35 @@ error, and any other body type is refused with 415 before a view runs.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
 from wtforms.validators import ValidationError
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALLOWED_CONTROLS = frozenset("\t\n\r")
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def init_app(app: Flask) -> None:
     app.before_request(require_form_body)
 
 
+def accepts_json(view: View) -> View:
+    """Mark a view that reads a JSON body itself (`/push/subscriptions`), so no 415 for it."""
+    view.accepts_json = True  # type: ignore[attr-defined]
+    return view
+
+
 def require_form_body() -> None:
     """Every route that takes a body takes a form: anything else is a 415, not a guess."""
     if request.method not in BODY_METHODS or request.mimetype in FORM_TYPES:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "accepts_json", False):
         return
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if request.content_length or chunked:

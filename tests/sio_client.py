@@ -22,15 +22,17 @@ class Listener:
     """One Socket.IO connection with the session cookie of a signed-in HTTP session.
 
     `auth` is a callable, so a reconnect sends the highest id seen so far, as
-    the browser client does.
+    the browser client does; `device` is sent as `auth.device` (a push device
+    that then hears this socket instead of Web Push).
     """
 
     def __init__(self, base: str, session: requests.Session, transports: list[str],
-                 last_id: int | None = None) -> None:
+                 last_id: int | None = None, device: str | None = None) -> None:
         self.base = base
         self.session = session
         self.transports = transports
         self.last_id = last_id
+        self.device = device
         self.notifications: list[dict[str, Any]] = []
         self.unread: list[int] = []
         self.connect_errors: list[Any] = []
@@ -77,10 +79,16 @@ class Listener:
             self.base,
             headers={"Cookie": cookie_header(self.session)},
             transports=self.transports,
-            auth=lambda: {"last_id": self.last_id} if self.last_id is not None else {},
+            auth=self._auth,
             wait_timeout=10,
         )
         return self
+
+    def _auth(self) -> dict[str, Any]:
+        auth: dict[str, Any] = {} if self.last_id is None else {"last_id": self.last_id}
+        if self.device is not None:
+            auth["device"] = self.device
+        return auth
 
     def disconnect(self) -> None:
         if self.client.connected:

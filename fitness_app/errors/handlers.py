@@ -12,7 +12,10 @@ from fitness_app.extensions import db
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith(("/api/", "/push/"))
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def _render(status: int, message: str) -> tuple[str | Response, int]:

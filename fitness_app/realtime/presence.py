@@ -3,6 +3,12 @@
 With several workers each one keeps its own Redis hash of sid → user, and
 refreshes its expiry from a heartbeat. A worker that dies without a goodbye
 stops refreshing, so its connections fall out of the count on their own.
+
+A connection may name its push device (`auth.device`): while one is open, that
+device hears notifications over its socket and gets no Web Push. Each worker
+keeps a second hash, device → its connections there, so "which of these
+devices is connected anywhere" is one HMGET per worker, whatever the number
+of connections.
 """
 
 from __future__ import annotations
@@ -33,20 +39,45 @@ class MemoryPresence:
         self._lock = threading.Lock()
         self._sids: dict[str, tuple[int, str]] = {}
         self._admin_sids: set[str] = set()
+        self._device_of: dict[str, str] = {}
+        self._device_sids: dict[str, set[str]] = {}
 
-    def add(self, sid: str, user_id: int, login_id: str) -> None:
+    def add(self, sid: str, user_id: int, login_id: str, device_id: str | None = None) -> None:
         with self._lock:
             self._sids[sid] = (user_id, login_id)
+            if device_id:
+                self._device_of[sid] = device_id
+                self._device_sids.setdefault(device_id, set()).add(sid)
 
     def watch(self, sid: str) -> None:
         """Note an admin's connection in this process: it wants live figures."""
         with self._lock:
             self._admin_sids.add(sid)
 
-    def remove(self, sid: str) -> None:
+    def remove(self, sid: str) -> str | None:
+        """Forget a connection; returns its device id when that device has no other one here."""
         with self._lock:
             self._sids.pop(sid, None)
             self._admin_sids.discard(sid)
+            device_id = self._device_of.pop(sid, None)
+            if device_id is None:
+                return None
+            sids = self._device_sids.get(device_id, set())
+            sids.discard(sid)
+            if sids:
+                return None
+            self._device_sids.pop(device_id, None)
+            return device_id
+
+    def local_devices(self) -> list[str]:
+        """The devices with a connection in this process."""
+        with self._lock:
+            return list(self._device_sids)
+
+    def connected_devices(self, device_ids: list[str]) -> set[str]:
+        """Which of these devices have a socket open (here: in this process)."""
+        with self._lock:
+            return {device_id for device_id in device_ids if device_id in self._device_sids}
 
     def admins_watching(self) -> bool:
         """Whether this process holds an admin's socket, and so must count everyone."""
@@ -114,7 +145,10 @@ class RedisPresence(MemoryPresence):
         # Keys are scoped by the Socket.IO channel, so two deployments (or test
         # runs) sharing one Redis never count each other's connections.
         self._prefix = f"fitness:{channel}:presence:"
-        self._key = f"{self._prefix}{uuid.uuid4().hex}"
+        worker = uuid.uuid4().hex
+        self._key = f"{self._prefix}{worker}"
+        self._devices_prefix = f"fitness:{channel}:devices:"
+        self._devices_key = f"{self._devices_prefix}{worker}"
         self._ttl = ttl_seconds
         self._in_sync = True
         self._reachable = True
@@ -133,22 +167,51 @@ class RedisPresence(MemoryPresence):
             self._reachable = True
             log.warning("presence: Redis answers again")
 
-    def add(self, sid: str, user_id: int, login_id: str) -> None:
-        super().add(sid, user_id, login_id)
+    def add(self, sid: str, user_id: int, login_id: str, device_id: str | None = None) -> None:
+        super().add(sid, user_id, login_id, device_id)
         try:
             pipe = self._redis.pipeline()
             pipe.hset(self._key, sid, f"{user_id}:{login_id}")
             pipe.expire(self._key, self._ttl)
+            if device_id:
+                pipe.hset(self._devices_key, device_id, 1)
+                pipe.expire(self._devices_key, self._ttl)
             pipe.execute()
         except self._errors as exc:
             self._failed("add", exc)
 
-    def remove(self, sid: str) -> None:
-        super().remove(sid)
+    def remove(self, sid: str) -> str | None:
+        device_id = super().remove(sid)
         try:
-            self._redis.hdel(self._key, sid)
+            pipe = self._redis.pipeline()
+            pipe.hdel(self._key, sid)
+            if device_id:
+                pipe.hdel(self._devices_key, device_id)
+            pipe.execute()
         except self._errors as exc:
             self._failed("remove", exc)
+        return device_id
+
+    def connected_devices(self, device_ids: list[str]) -> set[str]:
+        """Which of these devices have a socket open in any worker: one HMGET per worker.
+
+        With Redis unreachable, this worker's own connections are all it knows;
+        a device connected elsewhere may then get a push as well as its socket event.
+        """
+        if not device_ids:
+            return set()
+        try:
+            keys = list(self._redis.scan_iter(match=f"{self._devices_prefix}*", count=100))
+            pipe = self._redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.hmget(key, device_ids)
+            found = set()
+            for values in pipe.execute():
+                found.update(d for d, value in zip(device_ids, values, strict=True) if value)
+        except self._errors as exc:
+            self._failed("read devices", exc)
+            return super().connected_devices(device_ids)
+        return found
 
     def heartbeat(self) -> None:
         """Keep this worker's hash alive, and make it match the local truth.
@@ -159,20 +222,26 @@ class RedisPresence(MemoryPresence):
         """
         local = self._sid_entries()
         try:
+            devices = self.local_devices()
             if self._in_sync and local:
                 pipe = self._redis.pipeline()
                 pipe.expire(self._key, self._ttl)
                 pipe.hlen(self._key)
-                _, size = pipe.execute()
-                self._in_sync = size == len(local)
+                pipe.expire(self._devices_key, self._ttl)
+                pipe.hlen(self._devices_key)
+                _, size, _, device_count = pipe.execute()
+                self._in_sync = size == len(local) and device_count == len(devices)
             if not self._in_sync:
                 pipe = self._redis.pipeline()  # MULTI/EXEC: readers never see it half-written
-                pipe.delete(self._key)
+                pipe.delete(self._key, self._devices_key)
                 if local:
                     pipe.hset(
                         self._key, mapping={sid: f"{uid}:{login}" for sid, uid, login in local}
                     )
                     pipe.expire(self._key, self._ttl)
+                if devices:
+                    pipe.hset(self._devices_key, mapping=dict.fromkeys(devices, 1))
+                    pipe.expire(self._devices_key, self._ttl)
                 pipe.execute()
                 self._in_sync = True
         except self._errors as exc:

@@ -1,7 +1,7 @@
 """Socket.IO handlers: who may connect, which room they join, what they can ask.
 
-The browser sends nothing but `auth.last_id` on connect and `mark_read`
-afterwards; every other event travels server → client through `push`.
+The browser sends nothing but `auth.last_id` (and `auth.device`) on connect and
+`mark_read` afterwards; every other event travels server → client through `push`.
 Like the blueprints, these handlers call services; nothing imports them.
 """
 
@@ -20,6 +20,7 @@ from fitness_app.realtime.rooms import ADMINS_ROOM, user_room
 from fitness_app.services.notifications import inbox, read_marks
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_count
+from fitness_app.services.push import devices
 from fitness_app.sockets import limits
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
@@ -34,18 +35,32 @@ def _last_id(auth: Any) -> int | None:
     return value
 
 
+def _device(auth: Any, login_id: int | None) -> str | None:
+    """`auth.device`, when it names a push device of this very login session.
+
+    Anything else is ignored: a connection cannot silence another session's
+    (or another user's) pushes by naming its device.
+    """
+    value = auth.get("device") if isinstance(auth, dict) else None
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or login_id is None:
+        return None
+    return value if devices.of_login(value, login_id) else None
+
+
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
     """Browser → server. Refuse anonymous sockets; put the rest in their user's room.
 
     With `auth.last_id`, first send this connection every stored notification
     above it (oldest first, at most REPLAY_LIMIT), so a reconnect loses nothing.
+    With `auth.device`, that device gets no Web Push while this socket is open.
     """
     if not current_user.is_authenticated:
         raise ConnectionRefusedError("unauthorized")
     user = current_user._get_current_object()
     join_room(user_room(user.id))
-    presence.store().add(request.sid, user.id, str(user.login_id))
+    device_id = _device(auth, user.login_id)
+    presence.store().add(request.sid, user.id, str(user.login_id), device_id)
     if user.is_admin:
         join_room(ADMINS_ROOM)
         presence.store().watch(request.sid)

@@ -10,7 +10,10 @@ prepared packets through `push.fan_out`. So:
   pushes nothing;
 - the push runs no query: everything it sends was read before COMMIT;
 - the push happens before the request returns, and `push.fan_out` yields once
-  so the packets leave before the HTTP response is written.
+  so the packets leave before the HTTP response is written;
+- then the notifications are handed to Web Push (`services/push`), which only
+  queues them: devices without an open socket get theirs from a background
+  dispatcher, never from the request.
 
 A `delivery()` opened inside another joins it; the outer one commits.
 """
@@ -28,6 +31,7 @@ from fitness_app.realtime import push
 from fitness_app.realtime.rooms import user_room
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_counts
+from fitness_app.services.push import fanout
 
 
 class Delivery:
@@ -84,30 +88,37 @@ def delivery() -> Iterator[Delivery]:
     token = _current.set(unit)
     try:
         yield unit
-        packets = None if unit.abandoned else _prepare(unit)
-        if packets is not None:
+        prepared = None if unit.abandoned else _prepare(unit)
+        if prepared is not None:
             db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     finally:
         _current.reset(token)
+    if prepared is None:
+        return
+    packets, stored = prepared
     if packets:
         push.fan_out(packets)
+    if stored:
+        fanout.hand_over(stored)
 
 
-def _prepare(unit: Delivery) -> list[tuple[str, dict[str, Any], str | None]]:
-    """Flush, then turn the unit into packets while the transaction is still open."""
+def _prepare(
+    unit: Delivery,
+) -> tuple[list[tuple[str, dict[str, Any], str | None]], list[tuple[int | None, dict[str, Any]]]]:
+    """Flush, then turn the unit into packets while the transaction is still open.
+
+    Also returns the (user id, payload) pairs that Web Push takes after COMMIT.
+    """
     db.session.flush()
+    stored = [(n.user_id, serialize(n)) for n in unit.notifications]
     packets: list[tuple[str, dict[str, Any], str | None]] = [
-        (
-            "notification",
-            serialize(n),
-            user_room(n.user_id) if n.user_id is not None else None,
-        )
-        for n in unit.notifications
+        ("notification", payload, user_room(user_id) if user_id is not None else None)
+        for user_id, payload in stored
     ]
     counts = {**unit.unread_known, **unread_counts(unit.unread_users)}
     for user_id, count in counts.items():
         packets.append(("unread_count", {"count": count}, user_room(user_id)))
-    return packets
+    return packets, stored

@@ -1,0 +1,212 @@
+"""Push subscriptions as devices of a login session: checked, stored, listed, removed.
+
+A browser sends `{"endpoint", "keys": {"p256dh", "auth"}}`. The endpoint is a
+URL the client chose, and the server will POST to it, so it must belong to a
+known push service (`PUSH_SERVICES`); nothing else is ever requested. The keys
+must be a P-256 point and a 16-byte secret, or encryption would fail later,
+far from the request that could have been told.
+
+A device belongs to the login that subscribed it: the foreign key to `logins`
+deletes it with that login (sign out, everywhere, password change or reset,
+account deletion), and to `users` with the account.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.exc import IntegrityError
+
+from fitness_app.extensions import db
+from fitness_app.models import PushDevice, utcnow
+from fitness_app.services.push.keys import b64url_decode
+
+MAX_ENDPOINT = 2048
+
+
+class InvalidSubscription(ValueError):
+    """What a browser sent is not a subscription we may push to; the message says why."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def parse(body: Any, allowed: Iterable[str]) -> Subscription:
+    """The subscription in a JSON body, or InvalidSubscription with a message for the client."""
+    if not isinstance(body, Mapping):
+        raise InvalidSubscription('send {"endpoint": url, "keys": {"p256dh": …, "auth": …}}')
+    endpoint, keys = body.get("endpoint"), body.get("keys")
+    if not isinstance(endpoint, str) or not isinstance(keys, Mapping):
+        raise InvalidSubscription('send {"endpoint": url, "keys": {"p256dh": …, "auth": …}}')
+    if not origin_allowed(endpoint, allowed):
+        raise InvalidSubscription("endpoint is not at a known push service")
+    p256dh, auth = keys.get("p256dh"), keys.get("auth")
+    try:
+        point = b64url_decode(p256dh)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        if len(point) != 65:
+            raise ValueError("not an uncompressed point")
+        if len(b64url_decode(auth)) != 16:
+            raise ValueError("auth is not 16 bytes")
+    except (ValueError, TypeError) as exc:
+        raise InvalidSubscription(
+            "keys must be a P-256 public key (p256dh) and a 16-byte secret (auth), base64url"
+        ) from exc
+    return Subscription(endpoint, p256dh.rstrip("="), auth.rstrip("="))
+
+
+def origin_allowed(endpoint: str, allowed: Iterable[str]) -> bool:
+    """Whether `endpoint` is an absolute URL at one of the allowed origins.
+
+    An origin is `scheme://host[:port]`; `https://*.example.com` allows any
+    subdomain of example.com. No user info, no other port, no other scheme.
+    """
+    if len(endpoint) > MAX_ENDPOINT or not endpoint.isascii() or any(
+        c.isspace() or not c.isprintable() for c in endpoint
+    ):
+        return False
+    try:
+        url = urlsplit(endpoint)
+        port = url.port
+    except ValueError:
+        return False
+    host = (url.hostname or "").lower()
+    if url.username is not None or url.password is not None or not host:
+        return False
+    for origin in allowed:
+        want = urlsplit(origin.strip().lower())
+        if want.scheme != url.scheme.lower():
+            continue
+        want_port = want.port or _DEFAULT_PORTS.get(want.scheme)
+        if (port or _DEFAULT_PORTS.get(url.scheme.lower())) != want_port:
+            continue
+        pattern = want.hostname or ""
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def subscribe(user_id: int, login_id: int, subscription: Subscription,
+              user_agent: str) -> tuple[str, bool]:
+    """Store this browser as a device of the login; (device id, whether it is new). Commits.
+
+    An endpoint is one browser profile: if another user's device holds it, that
+    user signed out without the browser unsubscribing, and the browser now
+    belongs to this user. The same user's endpoint keeps its id, moves to this
+    login and takes the keys sent now.
+    """
+    for _ in range(2):
+        existing = db.session.scalar(
+            sa.select(PushDevice).where(PushDevice.endpoint == subscription.endpoint)
+        )
+        if existing is not None and existing.user_id == user_id:
+            existing.login_id = login_id
+            existing.p256dh, existing.auth = subscription.p256dh, subscription.auth
+            db.session.commit()
+            return existing.id, False
+        if existing is not None:
+            db.session.delete(existing)
+            db.session.flush()
+        device = PushDevice(
+            id=secrets.token_urlsafe(16), user_id=user_id, login_id=login_id,
+            endpoint=subscription.endpoint, p256dh=subscription.p256dh, auth=subscription.auth,
+            browser=browser_label(user_agent), created_at=utcnow(), last_used_at=None,
+        )
+        db.session.add(device)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The same browser subscribed twice at once: the other request won.
+            db.session.rollback()
+            continue
+        return device.id, True
+    raise RuntimeError("could not store the subscription")
+
+
+def of_user(user_id: int) -> list[PushDevice]:
+    """The user's devices, newest first."""
+    return list(db.session.scalars(
+        sa.select(PushDevice).where(PushDevice.user_id == user_id)
+        .order_by(PushDevice.created_at.desc(), PushDevice.id)
+    ))
+
+
+def remove(user_id: int, device_id: str) -> bool:
+    """Delete one of the user's devices; False when it is not theirs. Commits."""
+    gone = db.session.execute(
+        sa.delete(PushDevice).where(PushDevice.id == device_id, PushDevice.user_id == user_id)
+    ).rowcount
+    db.session.commit()
+    return bool(gone)
+
+
+def of_login(device_id: str, login_id: int) -> bool:
+    """Whether `device_id` was subscribed under this login session (a primary-key probe)."""
+    return db.session.scalar(
+        sa.select(PushDevice.login_id).where(PushDevice.id == device_id)
+    ) == login_id
+
+
+def forget(device_ids: Iterable[str]) -> None:
+    """The push service has forgotten these devices (404, 410): delete them. Commits."""
+    ids = list(device_ids)
+    if ids:
+        db.session.execute(sa.delete(PushDevice).where(PushDevice.id.in_(ids)))
+        db.session.commit()
+
+
+def used(device_ids: Iterable[str]) -> None:
+    """Note that these devices were reached just now (the devices page's "last used"). Commits."""
+    ids = sorted(set(device_ids))
+    for start in range(0, len(ids), 500):
+        db.session.execute(
+            sa.update(PushDevice).where(PushDevice.id.in_(ids[start:start + 500]))
+            .values(last_used_at=utcnow()).execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+_BROWSERS = (
+    ("Edge", re.compile(r"Edg(e|A|iOS)?/")),
+    ("Opera", re.compile(r"OPR/|Opera")),
+    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
+    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
+    ("Chrome", re.compile(r"Chrome/|CriOS/|Chromium/")),
+    ("Safari", re.compile(r"Safari/")),
+)
+_SYSTEMS = (
+    ("Android", re.compile(r"Android")),
+    ("iPhone", re.compile(r"iPhone")),
+    ("iPad", re.compile(r"iPad")),
+    ("Windows", re.compile(r"Windows")),
+    ("ChromeOS", re.compile(r"CrOS")),
+    ("macOS", re.compile(r"Mac OS X|Macintosh")),
+    ("Linux", re.compile(r"Linux")),
+)
+
+
+def browser_label(user_agent: str) -> str:
+    """A label such as "Chrome on Android"; "A browser" when the header names nothing known."""
+    user_agent = (user_agent or "")[:512]
+    browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent)), None)
+    system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent)), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or (f"A browser on {system}" if system else "A browser")
