@@ -114,6 +114,7 @@ SCREENS = [
     Screen("settings-errors", "/settings/", then=submit_empty),
     Screen("password", "/settings/password", then=submit_empty),
     Screen("delete-account", "/settings/delete"),
+    Screen("devices", "/settings/devices"),
     Screen("reset", "/auth/reset", None),
     Screen("reset-errors", "/auth/reset", None, submit_empty),
     Screen("reset-link-invalid", "/auth/reset/not-a-real-token", None),
