@@ -164,7 +164,7 @@ class Config:
     PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
     PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
     # Pushes in flight at once, each in a real OS thread, and how many may wait.
-    PUSH_CONCURRENCY = int(os.environ.get("PUSH_CONCURRENCY", "8"))
+    PUSH_CONCURRENCY = int(os.environ.get("PUSH_CONCURRENCY", "4"))
     PUSH_QUEUE_LIMIT = int(os.environ.get("PUSH_QUEUE_LIMIT", "20000"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -76,7 +76,9 @@ class Received:
 class PushService:
     """The service: start it, make subscriptions, read what arrived."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, accept_any: bool = False) -> None:
+        """`accept_any`: every token decrypts with the shared key (the bench's devices)."""
+        self.accept_any = accept_any
         self.port = port or free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.received: list[Received] = []
@@ -151,6 +153,12 @@ class PushService:
                         f"{len(self.received)}, rejected {self.rejected[-3:]}")
                 self._changed.wait(left)
 
+    def stats(self) -> dict[str, Any]:
+        """Counts, and arrival times (CLOCK_MONOTONIC, comparable across processes) by token."""
+        with self._changed:
+            return {"received": len(self.received), "rejected": len(self.rejected),
+                    "at": {r.token: r.at for r in self.received}}
+
     # -- the HTTP side ---------------------------------------------------
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -161,6 +169,15 @@ class PushService:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                """`/stats`: counts and CLOCK_MONOTONIC times, for a bench in another process."""
+                body = json.dumps(service.stats()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
@@ -178,7 +195,7 @@ class PushService:
         headers = {k.lower(): v for k, v in headers.items()}
         token = path.rsplit("/", 1)[-1]
         with self._changed:
-            receiver = self._receivers.get(token)
+            receiver = self._receivers.get(token) or (self._shared if self.accept_any else None)
             planned = self._answers.get(token)
             status, retry_after = planned.popleft() if planned else (201, None)
         delay = self._delay.get(token)
@@ -260,7 +277,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    with PushService(args.port):
+    with PushService(args.port, accept_any=True) as service:
+        # The keys every bench device shares, for the bench to store with its devices.
+        shared = service.subscription(shared=True)["keys"]
+        print(json.dumps(shared), flush=True)
         threading.Event().wait()
 
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from fitness_app.services.push import devices, keys, policy
 from fitness_app.services.push.sender import (
+    CLAIMS_LIFETIME,
     MIN_RETRY_GAP,
     Answer,
     Outcomes,
@@ -19,6 +20,7 @@ from fitness_app.services.push.sender import (
     Retries,
     judge,
     retry_delay,
+    vapid_authorization,
 )
 
 
@@ -243,3 +245,23 @@ def test_a_bad_configured_key_stops_the_start(tmp_path, bad):
 def test_the_subject_must_be_mailto_or_https(tmp_path):
     with pytest.raises(RuntimeError, match="VAPID_SUBJECT"):
         keys.load(None, "ops@example.com", tmp_path)
+
+
+def test_a_vapid_signature_is_reused_per_service_until_half_its_life_is_gone(tmp_path):
+    ours = keys.load(None, "mailto:ops@example.com", tmp_path)
+    now = 1_900_000_000.0
+    first = vapid_authorization(ours, "https://fcm.googleapis.com", now)
+    assert vapid_authorization(ours, "https://fcm.googleapis.com", now + 3600) == first
+    other = vapid_authorization(ours, "https://updates.push.services.mozilla.com", now)
+    assert other != first
+    renewed = vapid_authorization(ours, "https://fcm.googleapis.com", now + CLAIMS_LIFETIME / 2)
+    assert renewed != first
+    claims = jwt_claims(renewed)
+    assert claims == {"sub": "mailto:ops@example.com", "aud": "https://fcm.googleapis.com",
+                      "exp": int(now + CLAIMS_LIFETIME / 2) + CLAIMS_LIFETIME}
+    assert f"k={ours.public_key}" in renewed
+
+
+def jwt_claims(authorization: str) -> dict:
+    token = authorization.split("t=", 1)[1].split(",", 1)[0]
+    return json.loads(keys.b64url_decode(token.split(".")[1]))

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _EXTENSION = "fitness_push_fanout"
 BATCH = 500
+# Pushes one trip to an OS thread may carry, when the queue holds that many.
+SEND_BATCH = 16
 IDLE_SECONDS = 60.0
 HOUSEKEEPING_SECONDS = 0.5
 
@@ -73,7 +75,7 @@ class Fanout:
         self.retries = Retries(int(config["PUSH_QUEUE_LIMIT"]))
         self.outcomes = Outcomes()
         # A broadcast keeps at most this many pushes queued or in flight.
-        self.broadcast_slots = threading.BoundedSemaphore(self.concurrency * 2)
+        self.broadcast_slots = threading.BoundedSemaphore(self.concurrency * SEND_BATCH * 2)
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -148,18 +150,28 @@ class Fanout:
                         self._dispatchers -= 1
                         return
                 continue
-            try:
-                if isinstance(job, Push):
-                    self._deliver(job)
-                else:
-                    with self.app.app_context():
-                        try:
-                            self._expand(job[1])
-                        finally:
-                            db.session.remove()
-            except Exception:  # noqa: BLE001 - a background task: log, never stop sending
-                log.exception("push dispatch failed")
-            finally:
+            jobs = [job]
+            while isinstance(job, Push) and len(jobs) < SEND_BATCH:
+                try:
+                    job = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                jobs.append(job)
+            pushes = [job for job in jobs if isinstance(job, Push)]
+            for work in (pushes, *(job for job in jobs if not isinstance(job, Push))):
+                try:
+                    if work is pushes:
+                        if pushes:
+                            self._deliver(pushes)
+                    else:
+                        with self.app.app_context():
+                            try:
+                                self._expand(work[1])
+                            finally:
+                                db.session.remove()
+                except Exception:  # noqa: BLE001 - a background task: log, never stop sending
+                    log.exception("push dispatch failed")
+            for _ in jobs:
                 self._finished()
 
     def _expand(self, stored: list[tuple[int | None, dict[str, Any]]]) -> None:
@@ -186,15 +198,17 @@ class Fanout:
         return Push(0.0, row.id, row.endpoint, row.p256dh, row.auth, message.payload,
                     message.urgency, expires, slot=slot)
 
-    def _deliver(self, push: Push) -> None:
-        answer = run_send(push, keys.of_app(self.app), self.ttl, self.timeout)
-        if push.slot is not None:
-            push.slot.release()
-            push.slot = None
-        verdict = judge(push, answer, self.retries, self.outcomes, time.time())
-        self.counts[verdict] += 1
-        if verdict == "retry":
-            self._started()  # still pending until it is sent or given up
+    def _deliver(self, pushes: list[Push]) -> None:
+        answers = run_send(pushes, keys.of_app(self.app), self.ttl, self.timeout)
+        now = time.time()
+        for push, answer in zip(pushes, answers, strict=True):
+            if push.slot is not None:
+                push.slot.release()
+                push.slot = None
+            verdict = judge(push, answer, self.retries, self.outcomes, now)
+            self.counts[verdict] += 1
+            if verdict == "retry":
+                self._started()  # still pending until it is sent or given up
 
     # -- broadcasts ------------------------------------------------------
 
