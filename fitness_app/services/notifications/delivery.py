@@ -26,6 +26,7 @@ from fitness_app.extensions import db
 from fitness_app.models import Notification
 from fitness_app.realtime import push
 from fitness_app.realtime.rooms import user_room
+from fitness_app.services.notifications.links import FRESH
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_counts
 
@@ -102,7 +103,7 @@ def _prepare(unit: Delivery) -> list[tuple[str, dict[str, Any], str | None]]:
     packets: list[tuple[str, dict[str, Any], str | None]] = [
         (
             "notification",
-            serialize(n),
+            serialize(n, FRESH),
             user_room(n.user_id) if n.user_id is not None else None,
         )
         for n in unit.notifications
