@@ -26,7 +26,13 @@ def serialize(notification: Notification) -> dict[str, Any]:
         "data": notification.data or {},
         "url": page_for(notification),
         "silent": bool(notification.silent),
+        "group": group_of(notification),
     }
+
+
+def group_of(notification: Notification) -> str:
+    """The group key: the first notification of the action stores NULL and is keyed by its id."""
+    return notification.group_key or str(notification.id)
 
 
 def page_for(notification: Notification) -> str:
