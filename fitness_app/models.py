@@ -217,6 +217,10 @@ class Notification(db.Model):
     announcement_seq: so.Mapped[int | None]
     # Decided once, at creation: the page shows no popup for a silent one.
     silent: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # The id, as a string, of the first notification of the action this one belongs
+    # to (a completion, its goals, record and streak); NULL on that first one,
+    # whose group is its own id (services/notifications/store.py).
+    group_key: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])
 
 
