@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_login import current_user
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from fitness_app.forms import Form, InRange, strip
 from fitness_app.models import ACTIVITIES
 from fitness_app.services.preferences import current_today
+from fitness_app.services.social.visibility import LEVELS
 from fitness_app.services.training.workouts import WorkoutInput
 
 
@@ -53,6 +55,12 @@ class WorkoutForm(Form):
         "Date", validators=[InputRequired(message="Enter the date.")], default=current_today
     )
     completed = BooleanField("Completed", default=True)
+    visibility = SelectField(
+        "Who can see it",
+        choices=[SelectChoice(level, label) for level, label in LEVELS],
+        # Absent from a post: the user's default (or, when editing, as it was).
+        default=lambda: current_user.default_visibility,
+    )
 
     def validate_performed_on(self, field: DateField) -> None:
         if field.data and field.data > current_today() + timedelta(days=1):
@@ -67,6 +75,7 @@ class WorkoutForm(Form):
             duration_minutes=self.duration_minutes.data,
             distance_km=self.distance_km.data,
             performed_on=self.performed_on.data,
+            visibility=self.visibility.data,
         )
 
 
