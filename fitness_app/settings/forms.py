@@ -1,16 +1,17 @@
-"""The settings form: time zone, quiet hours and muted kinds."""
+"""The settings form: time zone, quiet hours, muted kinds and units."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wtforms import SelectChoice, SelectMultipleField, StringField, TimeField
+from flask_login import current_user
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from fitness_app.forms import Form, strip
 from fitness_app.models import User
-from fitness_app.services import preferences, timezones
+from fitness_app.services import preferences, timezones, units
 
 
 class SettingsForm(Form):
@@ -29,6 +30,9 @@ class SettingsForm(Form):
         option_widget=CheckboxInput(),
         validate_choice=True,
     )
+    # Left out of a POST, the user's current choice stays.
+    units = SelectField("Units", choices=[SelectChoice(v, label) for v, label in units.CHOICES],
+                        default=lambda: units.of(current_user))
 
     @classmethod
     def for_user(cls, user: User) -> SettingsForm:
@@ -37,6 +41,7 @@ class SettingsForm(Form):
             "quiet_start": user.quiet_start,
             "quiet_end": user.quiet_end,
             "muted": sorted(preferences.muted_kinds(user)),
+            "units": units.of(user),
         })
 
     def validate_timezone(self, field: StringField) -> None:
