@@ -84,6 +84,10 @@ class User(UserMixin, db.Model):
     quiet_start: so.Mapped[time | None] = so.mapped_column(sa.Time)
     quiet_end: so.Mapped[time | None] = so.mapped_column(sa.Time)
     muted: so.Mapped[str] = so.mapped_column(sa.String(128), default="", server_default="")
+    # `metric` or `imperial`: what distances read in; they are stored in km (services/units.py).
+    units: so.Mapped[str] = so.mapped_column(
+        sa.String(8), default="metric", server_default="metric"
+    )
     # How many goals the user has (services/training/goals.py keeps it): a completed
     # workout of a user without goals skips the goals query altogether.
     goal_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")

@@ -1,4 +1,4 @@
-"""The settings form: time zone, quiet hours, muted kinds, who sees new workouts."""
+"""The settings form: time zone, quiet hours, muted kinds, who sees new workouts, units."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from fitness_app.forms import Form, strip
 from fitness_app.models import User
-from fitness_app.services import preferences, timezones
+from fitness_app.services import preferences, timezones, units
 from fitness_app.services.social.visibility import LEVELS
 
 
@@ -38,6 +38,9 @@ class SettingsForm(Form):
         # Absent from a post (an older client): unchanged.
         default=lambda: current_user.default_visibility,
     )
+    # Left out of a POST, the user's current choice stays.
+    units = SelectField("Units", choices=[SelectChoice(v, label) for v, label in units.CHOICES],
+                        default=lambda: units.of(current_user))
 
     @classmethod
     def for_user(cls, user: User) -> SettingsForm:
@@ -47,6 +50,7 @@ class SettingsForm(Form):
             "quiet_end": user.quiet_end,
             "muted": sorted(preferences.muted_kinds(user)),
             "default_visibility": user.default_visibility,
+            "units": units.of(user),
         })
 
     def validate_timezone(self, field: StringField) -> None:

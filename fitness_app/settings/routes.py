@@ -27,6 +27,7 @@ def index() -> Response | tuple[str, int]:
             form.quiet_start.data,
             form.quiet_end.data,
             form.muted.data or [],
+            units=form.units.data,
         )
         flash("Settings saved.", "success")
         return redirect(url_for("settings.index"))

@@ -5,7 +5,7 @@ private to its owner until now becomes visible only to followers, and nobody
 follows anybody yet, so nothing already logged is shown to anyone new.
 
 Revision ID: 796e7d8656be
-Revises: d7e1f3a5b9c2
+Revises: e4b8d2f6a1c3
 Create Date: 2026-12-04 10:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '796e7d8656be'
-down_revision = 'd7e1f3a5b9c2'
+down_revision = 'e4b8d2f6a1c3'
 branch_labels = None
 depends_on = None
 
