@@ -22,6 +22,7 @@ from fitness_app import create_app
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.realtime.presence_feed import stop_presence_loop
+from fitness_app.services.push import fanout
 from tests import services
 from tests.databases import DATABASE_PARAMS, PG_SKIP_REASON, database_url
 
@@ -68,6 +69,7 @@ def built_app(database: str, **overrides: object) -> Iterator[Flask]:
         yield app
     finally:
         stop_presence_loop(app)
+        fanout.stop(app)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -100,7 +100,7 @@ def test_a_connected_device_hears_its_socket_and_gets_no_push(app, push_service)
     log_workout(ann, title="Second")
     [second] = push_service.wait(lambda s: s.for_(laptop))
     assert second.payload["message"].startswith("Second")
-    assert len(push_service.for_(phone)) == 2
+    push_service.wait(lambda s: len(s.for_(phone)) == 2)
 
 
 def test_a_device_of_another_login_cannot_silence_pushes(app, push_service):

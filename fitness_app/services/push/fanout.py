@@ -36,6 +36,8 @@ from fitness_app.services.push import devices, keys, policy
 from fitness_app.services.push.sender import Outcomes, Push, Retries, judge, run_send
 
 log = logging.getLogger(__name__)
+# Put on the queue by `stop`: the dispatcher that takes it ends.
+_STOP = object()
 
 _EXTENSION = "fitness_push_fanout"
 BATCH = 500
@@ -52,6 +54,11 @@ def init_app(app: Flask) -> None:
 
 def current() -> Fanout:
     return current_app.extensions[_EXTENSION]
+
+
+def stop(app: Flask, timeout: float = 5.0) -> None:
+    """Stop this app's dispatchers (tests tear their apps down; servers never need it)."""
+    app.extensions[_EXTENSION].stop(timeout)
 
 
 def hand_over(stored: Iterable[tuple[int | None, dict[str, Any]]]) -> None:
@@ -82,6 +89,7 @@ class Fanout:
         self._dispatchers = 0
         self._housekeeping = False
         self._pending = 0
+        self._stopping = False
 
     # -- putting work in -------------------------------------------------
 
@@ -127,8 +135,26 @@ class Fanout:
                 self._idle.wait(min(left, 0.5))
         return True
 
+    def stop(self, timeout: float) -> None:
+        """Let each dispatcher finish what it holds, then end; the housekeeper ends at its
+        next tick without writing (outcomes not yet written are dropped)."""
+        with self._lock:
+            self._stopping = True
+            running = self._dispatchers
+        for _ in range(running):
+            try:
+                self.queue.put_nowait(_STOP)
+            except queue.Full:
+                break
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._dispatchers and time.monotonic() < deadline:
+                self._idle.wait(0.05)
+
     def _ensure_running(self) -> None:
         with self._lock:
+            if self._stopping:
+                return
             missing = self.concurrency - self._dispatchers
             self._dispatchers += missing
             housekeeping = not self._housekeeping
@@ -148,13 +174,22 @@ class Fanout:
                 with self._lock:
                     if self.queue.empty():
                         self._dispatchers -= 1
+                        self._idle.notify_all()
                         return
                 continue
+            if job is _STOP:
+                with self._lock:
+                    self._dispatchers -= 1
+                    self._idle.notify_all()
+                return
             jobs = [job]
             while isinstance(job, Push) and len(jobs) < SEND_BATCH:
                 try:
                     job = self.queue.get_nowait()
                 except queue.Empty:
+                    break
+                if job is _STOP:
+                    self.queue.put_nowait(job)  # for this dispatcher, after its batch
                     break
                 jobs.append(job)
             pushes = [job for job in jobs if isinstance(job, Push)]
@@ -252,6 +287,10 @@ class Fanout:
     def _keep_house(self) -> None:
         while True:
             socketio.sleep(HOUSEKEEPING_SECONDS)
+            if self._stopping:
+                with self._lock:
+                    self._housekeeping = False
+                return
             for push in self.retries.due(time.time()):
                 try:
                     self.queue.put_nowait(push)
@@ -264,6 +303,7 @@ class Fanout:
             with self._lock:
                 if not self._dispatchers and not len(self.retries) and not self._pending:
                     self._housekeeping = False
+                    self._idle.notify_all()
                     return
 
     def _write_outcomes(self) -> None:
