@@ -180,7 +180,8 @@ def test_a_phone_subscribes_and_its_service_worker_shows_the_push(phone, server,
     assert shown["body"] == push.payload["message"]
     assert shown["tag"] == str(push.payload["id"])
     assert shown["badge"].endswith("/static/img/badge-96.png")
-    assert shown["data"] == {"id": push.payload["id"], "url": push.payload["url"]}
+    assert shown["data"] == {"id": push.payload["id"], "url": push.payload["url"],
+                             "group": push.payload["group"]}
 
     # The same notification pushed again replaces itself (the tag is its id); a
     # different one pushed after it shows beside it, and marks when both were handled.
@@ -195,24 +196,29 @@ def test_a_phone_subscribes_and_its_service_worker_shows_the_push(phone, server,
     assert errors == []
 
 
-def test_a_click_marks_it_read_and_opens_its_page(phone, server, push_service):
+def test_a_click_marks_its_group_read_and_opens_its_page(phone, server, push_service):
     """The worker's half of a click (focus or open) needs a real click; its message to the
-    page is what marks the notification read and goes to its url, and that is tested here."""
+    page is what marks the group read and goes to its url, and that is tested here."""
     context, subscription = phone
     name = f"bob{uuid.uuid4().hex[:8]}"
     page = context.new_page()
     sign_up(page, name)
     enable_notifications(page)
-    complete(server, laptop(server, name), "Evening ride")
+    other_device = laptop(server, name)
+    post_form(other_device, server.url, "/goals/new", "/goals/new",
+              {"kind": "workouts", "target": "1", "period": "week"})
+    complete(server, other_device, "Evening ride")
     [push] = push_service.wait(lambda s: s.for_(subscription))
+    assert "\n" in push.payload["message"]  # the goal is listed in the same push
     page.goto("/")
-    assert page.locator("#unread-count").inner_text() == "1"
+    assert page.locator("#unread-count").inner_text() == "2"
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     [worker] = context.service_workers
     worker.evaluate("""async (message) => {
       const tabs = await self.clients.matchAll({ type: "window" });
       tabs.forEach(tab => tab.postMessage(message));
-    }""", {"type": "stride:open", "id": push.payload["id"], "url": push.payload["url"]})
+    }""", {"type": "stride:open", "id": push.payload["id"], "url": push.payload["url"],
+           "group": push.payload["group"]})
     page.wait_for_url(lambda url: urlsplit(url).path == push.payload["url"])
     assert page.locator("#unread-count").inner_text() == "0"
 

@@ -198,6 +198,7 @@ def test_retries_are_bounded():
 @pytest.mark.parametrize("status, verdict", [
     (201, "sent"), (404, "forgotten"), (410, "forgotten"), (429, "retry"), (500, "retry"),
     (503, "retry"), (0, "retry"), (400, "refused"), (403, "refused"), (413, "refused"),
+    (-1, "refused"),
 ])
 def test_each_answer_has_its_consequence(status, verdict):
     retries, outcomes = Retries(limit=10), Outcomes()

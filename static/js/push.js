@@ -11,7 +11,7 @@
  * On every signed-in page it also:
  * - keeps the subscription current: a browser may replace it, and the server
  *   must then learn the new endpoint;
- * - answers the worker after a click on a notification: mark it read, go to its url;
+ * - answers the worker after a click on a notification: mark its group read, go to its url;
  * - closes this device's notifications once nothing is unread (read elsewhere).
  */
 (function () {
@@ -135,18 +135,39 @@
       form.addEventListener("submit", function () { store(DEVICE, null); store(ENDPOINT, null); });
     });
 
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: body ? { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" }
+        : { "X-CSRFToken": csrfToken() },
+      body: body || undefined
+    });
+  }
+
+  /* The push showed the group's first notification: mark the whole group read, as a popup does. */
+  function markGroupRead(id, group) {
+    return fetch("/api/notifications?after=" + (id - 1), { credentials: "same-origin" })
+      .then(json)
+      .then(function (answer) {
+        var ids = answer.notifications.filter(function (n) {
+          return n.id === id || (group !== null && n.group === group);
+        }).map(function (n) { return "ids=" + n.id; }).slice(0, 50);
+        if (!ids.length) ids = ["ids=" + id];
+        return post("/notifications/read", ids.join("&"));
+      })
+      .catch(function () { return post("/notifications/" + id + "/read"); })
+      .catch(function () { /* it stays unread in the inbox */ });
+  }
+
   // After a click on a system notification the worker hands it to this page.
   navigator.serviceWorker.addEventListener("message", function (event) {
     var message = event.data || {};
     if (message.type !== "stride:open") return;
     var done = Promise.resolve();
     if (typeof message.id === "number" && message.id > 0) {
-      done = fetch("/notifications/" + message.id + "/read", {
-        method: "POST",
-        credentials: "same-origin",
-        redirect: "manual",
-        headers: { "X-CSRFToken": csrfToken() }
-      }).catch(function () { /* it stays unread in the inbox */ });
+      done = markGroupRead(message.id, typeof message.group === "string" ? message.group : null);
     }
     done.then(function () {
       if (typeof message.url === "string" && message.url.charAt(0) === "/" &&

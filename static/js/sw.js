@@ -4,8 +4,9 @@
  * event's JSON): its title, its message as the body, its id as the tag (so
  * the same notification never shows twice, whoever shows it), the badge icon,
  * and its url in `data`. A click closes it, focuses an open tab of the app
- * (or opens the url), and tells that page to mark it read and go to the url:
- * marking read needs the page's CSRF token, which a worker does not have.
+ * (or opens the url), and tells that page to mark it (its whole group) read
+ * and go to the url: marking read needs the page's CSRF token, which a worker
+ * does not have.
  * No caching, no fetch handler: the app is online-only, and the worker runs
  * under the same strict Content-Security-Policy as the pages.
  */
@@ -46,7 +47,7 @@ self.addEventListener("push", function (event) {
       icon: ICON,
       badge: BADGE,
       timestamp: isNaN(created) ? Date.now() : created,
-      data: { id: id, url: localPath(n.url) }
+      data: { id: id, url: localPath(n.url), group: typeof n.group === "string" ? n.group : null }
     }
   ));
 });
@@ -65,6 +66,8 @@ self.addEventListener("notificationclick", function (event) {
       return tab ? tab.focus() : self.clients.openWindow(url);
     })
     .then(function (client) {
-      if (client) client.postMessage({ type: "stride:open", id: data.id, url: url });
+      if (client) {
+        client.postMessage({ type: "stride:open", id: data.id, url: url, group: data.group });
+      }
     }));
 });

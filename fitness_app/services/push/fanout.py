@@ -234,12 +234,15 @@ class Fanout:
                     message.urgency, expires, slot=slot)
 
     def _deliver(self, pushes: list[Push]) -> None:
-        answers = run_send(pushes, keys.of_app(self.app), self.ttl, self.timeout)
+        try:
+            answers = run_send(pushes, keys.of_app(self.app), self.ttl, self.timeout)
+        finally:
+            for push in pushes:  # a broadcast waits for these whatever happened
+                if push.slot is not None:
+                    push.slot.release()
+                    push.slot = None
         now = time.time()
         for push, answer in zip(pushes, answers, strict=True):
-            if push.slot is not None:
-                push.slot.release()
-                push.slot = None
             verdict = judge(push, answer, self.retries, self.outcomes, now)
             self.counts[verdict] += 1
             if verdict == "retry":

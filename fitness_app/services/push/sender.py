@@ -55,6 +55,8 @@ _run_in_thread: ThreadPoolRunner | None = None
 CLAIMS_LIFETIME = 12 * 3600
 MAX_BACKOFF = 15 * 60
 MIN_RETRY_GAP = 1.0
+# The status of an Answer when sending raised something unexpected (logged, not retried).
+UNEXPECTED = -1
 
 
 def use_thread_pool(run: ThreadPoolRunner) -> None:
@@ -134,6 +136,8 @@ def send(push: Push, keys: VapidKeys, ttl: int, timeout: float) -> Answer:
         return Answer(exc.status_code, exc.retry_after, str(exc.message)[:300])
     except (requests.RequestException, OSError) as exc:
         return Answer(0, None, f"{type(exc).__name__}: {exc}"[:300])
+    except Exception as exc:  # noqa: BLE001 - our bug, not the service's: judged as refused
+        return Answer(UNEXPECTED, None, f"{type(exc).__name__}: {exc}"[:300])
     return Answer(response.status_code)
 
 
