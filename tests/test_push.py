@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from deploy.processes import wait_until
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Goal, PushDevice, User
 from fitness_app.services.push import fanout, keys
@@ -63,6 +64,8 @@ def test_a_completed_workout_reaches_the_device_as_the_socket_event(app, push_se
     with app.app_context():
         assert push.vapid_key == keys.of_app(app).public_key
         assert push.claims["sub"] == app.config["VAPID_SUBJECT"]
+    wait_until(lambda: "Last used not yet" not in ann.get("/settings/devices").get_data(
+        as_text=True), timeout=10, message="the device's last use on the devices page")
 
 
 def test_one_push_per_action_listing_what_else_happened(app, push_service):
@@ -154,8 +157,6 @@ def test_a_forgotten_device_is_deleted(app, push_service):
     push_service.wait(lambda s: s.for_(kept))
     service = fanout_of(app)
     assert service.wait_idle(10)
-    from deploy.processes import wait_until
-
     wait_until(lambda: len(device_ids(app, "ann")) == 1, timeout=10, message="410 deletes")
 
 

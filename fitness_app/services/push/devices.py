@@ -17,6 +17,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -173,13 +174,18 @@ def forget(device_ids: Iterable[str]) -> None:
 
 
 def used(device_ids: Iterable[str]) -> None:
-    """Note that these devices were reached just now (the devices page's "last used"). Commits."""
-    ids = sorted(set(device_ids))
-    for start in range(0, len(ids), 500):
-        db.session.execute(
-            sa.update(PushDevice).where(PushDevice.id.in_(ids[start:start + 500]))
-            .values(last_used_at=utcnow()).execution_options(synchronize_session=False)
-        )
+    """Note that these devices were reached just now (the devices page's "last used"). Commits.
+
+    To the hour: a device reached again within the hour is not written again.
+    """
+    now = utcnow()
+    db.session.execute(
+        sa.update(PushDevice)
+        .where(PushDevice.id.in_(sorted(set(device_ids))),
+               sa.or_(PushDevice.last_used_at.is_(None),
+                      PushDevice.last_used_at < now - timedelta(hours=1)))
+        .values(last_used_at=now).execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 

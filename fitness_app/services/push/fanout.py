@@ -43,6 +43,8 @@ _EXTENSION = "fitness_push_fanout"
 BATCH = 500
 # Pushes one trip to an OS thread may carry, when the queue holds that many.
 SEND_BATCH = 16
+# Devices whose "last used" one statement writes.
+OUTCOME_BATCH = 100
 IDLE_SECONDS = 60.0
 HOUSEKEEPING_SECONDS = 0.5
 
@@ -316,7 +318,12 @@ class Fanout:
         with self.app.app_context():
             try:
                 devices.forget(forgotten)
-                devices.used(reached)
+                # In small statements with a yield between them: a broadcast
+                # reaches thousands of devices, and SQLite writes hold the loop.
+                ids = sorted(reached)
+                for start in range(0, len(ids), OUTCOME_BATCH):
+                    devices.used(ids[start:start + OUTCOME_BATCH])
+                    socketio.sleep(0)
             except Exception:  # noqa: BLE001 - a background task: log, never kill the worker
                 db.session.rollback()
                 log.exception("push: recording which devices were reached failed")
