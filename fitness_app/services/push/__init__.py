@@ -11,6 +11,7 @@
   and send with pywebpush, retries with backoff, and what each answer means.
 - `fanout`: what the delivery unit hands over after COMMIT, and broadcasts
   to every device in batches that yield.
+- `workers`: the bounded queue and its self-stopping dispatchers.
 
 It may import `fitness_app.realtime` (presence: which devices have a socket),
 the models and the shared modules; `notifications` calls it, never the other

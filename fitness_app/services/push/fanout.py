@@ -19,7 +19,6 @@ between batches.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import Counter
@@ -34,10 +33,9 @@ from fitness_app.models import PushDevice
 from fitness_app.realtime import presence
 from fitness_app.services.push import devices, keys, policy
 from fitness_app.services.push.sender import Outcomes, Push, Retries, judge, run_send
+from fitness_app.services.push.workers import Workers
 
 log = logging.getLogger(__name__)
-# Put on the queue by `stop`: the dispatcher that takes it ends.
-_STOP = object()
 
 _EXTENSION = "fitness_push_fanout"
 BATCH = 500
@@ -45,8 +43,6 @@ BATCH = 500
 SEND_BATCH = 16
 # Devices whose "last used" one statement writes.
 OUTCOME_BATCH = 100
-IDLE_SECONDS = 60.0
-HOUSEKEEPING_SECONDS = 0.5
 
 
 def init_app(app: Flask) -> None:
@@ -68,148 +64,55 @@ def hand_over(stored: Iterable[tuple[int | None, dict[str, Any]]]) -> None:
     current().hand_over(list(stored))
 
 
-class Fanout:
-    """One per app: the queue, its dispatchers, the retries, and what they counted."""
+class Fanout(Workers):
+    """One per app: the push-specific work of the dispatchers, the retries, what they counted."""
 
     def __init__(self, app: Flask) -> None:
         config = app.config
         ttl = int(config["PUSH_TTL_SECONDS"])
         if not 3600 <= ttl <= 28 * 24 * 3600:
             raise RuntimeError("PUSH_TTL_SECONDS must be between one hour and four weeks")
+        super().__init__(max(1, int(config["PUSH_CONCURRENCY"])),
+                         int(config["PUSH_QUEUE_LIMIT"]), batch=SEND_BATCH)
         self.app = app
         self.ttl = ttl
         self.timeout = float(config["PUSH_TIMEOUT_SECONDS"])
-        self.concurrency = max(1, int(config["PUSH_CONCURRENCY"]))
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=int(config["PUSH_QUEUE_LIMIT"]))
         self.retries = Retries(int(config["PUSH_QUEUE_LIMIT"]))
         self.outcomes = Outcomes()
         # A broadcast keeps at most this many pushes queued or in flight.
         self.broadcast_slots = threading.BoundedSemaphore(self.concurrency * SEND_BATCH * 2)
         self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._dispatchers = 0
-        self._housekeeping = False
-        self._pending = 0
-        self._stopping = False
-
-    # -- putting work in -------------------------------------------------
 
     def hand_over(self, stored: list[tuple[int | None, dict[str, Any]]]) -> None:
         personal = [pair for pair in stored if pair[0] is not None]
-        if personal:
-            self._put_nowait(("unit", personal))
+        if personal and not self.put_nowait(("unit", personal)):
+            self.counts["dropped"] += 1
+            log.warning("push queue full; a delivery unit was dropped, the inbox has it")
         for message in policy.messages(pair for pair in stored if pair[0] is None):
-            self._started()
+            self.started()
             socketio.start_background_task(self._broadcast, message)
 
-    def _put_nowait(self, job: Any) -> bool:
-        self._started()
-        try:
-            self.queue.put_nowait(job)
-        except queue.Full:
-            self._finished()
-            self.counts["dropped"] += 1
-            log.warning("push queue full (%d waiting); a push was dropped, the inbox has it",
-                        self.queue.qsize())
-            return False
-        self._ensure_running()
-        return True
+    def batchable(self, job: Any) -> bool:
+        return isinstance(job, Push)
 
-    def _started(self) -> None:
-        with self._lock:
-            self._pending += 1
-
-    def _finished(self) -> None:
-        with self._lock:
-            self._pending -= 1
-            if self._pending == 0:
-                self._idle.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing is queued, in flight or due for a retry (for `flask announce`)."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(min(left, 0.5))
-        return True
-
-    def stop(self, timeout: float) -> None:
-        """Let each dispatcher finish what it holds, then end; the housekeeper ends at its
-        next tick without writing (outcomes not yet written are dropped)."""
-        with self._lock:
-            self._stopping = True
-            running = self._dispatchers
-        for _ in range(running):
+    def handle(self, jobs: list[Any]) -> None:
+        """A batch of pushes goes to one OS thread; a delivery unit is expanded here."""
+        if self.batchable(jobs[0]):
+            self._deliver(jobs)
+            return
+        with self.app.app_context():
             try:
-                self.queue.put_nowait(_STOP)
-            except queue.Full:
-                break
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self._dispatchers and time.monotonic() < deadline:
-                self._idle.wait(0.05)
+                self._expand(jobs[0][1])
+            finally:
+                db.session.remove()
 
-    def _ensure_running(self) -> None:
-        with self._lock:
-            if self._stopping:
-                return
-            missing = self.concurrency - self._dispatchers
-            self._dispatchers += missing
-            housekeeping = not self._housekeeping
-            self._housekeeping = True
-        for _ in range(missing):
-            socketio.start_background_task(self._dispatch)
-        if housekeeping:
-            socketio.start_background_task(self._keep_house)
-
-    # -- the dispatchers -------------------------------------------------
-
-    def _dispatch(self) -> None:
-        while True:
-            try:
-                job = self.queue.get(timeout=IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if self.queue.empty():
-                        self._dispatchers -= 1
-                        self._idle.notify_all()
-                        return
-                continue
-            if job is _STOP:
-                with self._lock:
-                    self._dispatchers -= 1
-                    self._idle.notify_all()
-                return
-            jobs = [job]
-            while isinstance(job, Push) and len(jobs) < SEND_BATCH:
-                try:
-                    job = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is _STOP:
-                    self.queue.put_nowait(job)  # for this dispatcher, after its batch
-                    break
-                jobs.append(job)
-            pushes = [job for job in jobs if isinstance(job, Push)]
-            for work in (pushes, *(job for job in jobs if not isinstance(job, Push))):
-                try:
-                    if work is pushes:
-                        if pushes:
-                            self._deliver(pushes)
-                    else:
-                        with self.app.app_context():
-                            try:
-                                self._expand(work[1])
-                            finally:
-                                db.session.remove()
-                except Exception:  # noqa: BLE001 - a background task: log, never stop sending
-                    log.exception("push dispatch failed")
-            for _ in jobs:
-                self._finished()
+    def tick(self) -> bool:
+        """Twice a second: queue the retries that are due, write the outcomes; True while busy."""
+        for push in self.retries.due(time.time()):
+            if not self.requeue(push):
+                self.retries.add(push, time.time() + 1)
+        self._write_outcomes()
+        return bool(len(self.retries))
 
     def _expand(self, stored: list[tuple[int | None, dict[str, Any]]]) -> None:
         """A delivery unit's notifications → one push per (user, group) and unconnected device."""
@@ -229,7 +132,9 @@ class Fanout:
         for message in messages:
             for row in rows:
                 if row.user_id == message.user_id and row.id not in connected:
-                    self._put_nowait(self._push(row, message, expires))
+                    if not self.put_nowait(self._push(row, message, expires)):
+                        self.counts["dropped"] += 1
+                        log.warning("push queue full; a push to device %s was dropped", row.id)
 
     def _push(self, row: Any, message: policy.Message, expires: float, slot: Any = None) -> Push:
         return Push(0.0, row.id, row.endpoint, row.p256dh, row.auth, message.payload,
@@ -248,7 +153,7 @@ class Fanout:
             verdict = judge(push, answer, self.retries, self.outcomes, now)
             self.counts[verdict] += 1
             if verdict == "retry":
-                self._started()  # still pending until it is sent or given up
+                self.started()  # still pending until it is sent or given up
 
     # -- broadcasts ------------------------------------------------------
 
@@ -263,7 +168,7 @@ class Fanout:
         except Exception:  # noqa: BLE001 - a background task: log, never kill the worker
             log.exception("push broadcast failed")
         finally:
-            self._finished()
+            self.finished()
 
     def _broadcast_batches(self, message: policy.Message) -> None:
         expires = time.time() + self.ttl
@@ -282,34 +187,8 @@ class Fanout:
                 if row.id in connected:
                     continue
                 self.broadcast_slots.acquire()
-                self._started()
-                self.queue.put(self._push(row, message, expires, slot=self.broadcast_slots))
-                self._ensure_running()
+                self.put(self._push(row, message, expires, slot=self.broadcast_slots))
             socketio.sleep(0)
-
-    # -- retries and the database, twice a second ------------------------
-
-    def _keep_house(self) -> None:
-        while True:
-            socketio.sleep(HOUSEKEEPING_SECONDS)
-            if self._stopping:
-                with self._lock:
-                    self._housekeeping = False
-                return
-            for push in self.retries.due(time.time()):
-                try:
-                    self.queue.put_nowait(push)
-                except queue.Full:
-                    self.retries.add(push, time.time() + 1)
-                    continue
-                # The retry kept its pending mark; it now stands for the queued push.
-                self._ensure_running()
-            self._write_outcomes()
-            with self._lock:
-                if not self._dispatchers and not len(self.retries) and not self._pending:
-                    self._housekeeping = False
-                    self._idle.notify_all()
-                    return
 
     def _write_outcomes(self) -> None:
         reached, forgotten = self.outcomes.take()
