@@ -132,7 +132,8 @@ def complete(server: LiveServer, session: requests.Session, title: str) -> None:
 def enable_notifications(page: Page) -> str:
     page.goto("/settings/")
     page.get_by_role("button", name="Enable system notifications").click()
-    page.get_by_text("Notifications are on for this device").wait_for()
+    page.get_by_text("System notifications are on.").wait_for()
+    page.get_by_text("This device also gets them while Stride is closed.").wait_for()
     return page.evaluate("() => localStorage.getItem('stride.device')")
 
 

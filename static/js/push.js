@@ -23,6 +23,7 @@
   var pushable = notifications && "serviceWorker" in navigator && "PushManager" in window;
   var button = document.getElementById("enable-system-notifications");
   var status = document.getElementById("system-notifications-status");
+  var pushStatus = document.getElementById("push-status");
 
   function stored(key) {
     try { return window.localStorage.getItem(key); } catch (error) { return null; }
@@ -40,21 +41,29 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
-  function say(text) {
-    if (status) status.textContent = text;
+  function sayPush(text) {
+    if (pushStatus) pushStatus.textContent = text;
   }
 
+  /* Two lines: system notifications at all, and Web Push for when Stride is closed. */
   function describe() {
-    if (!notifications) {
-      say("This browser cannot show system notifications.");
-    } else if (Notification.permission === "denied") {
-      say("System notifications are blocked in this browser's site settings.");
-    } else if (Notification.permission === "granted" && stored(DEVICE)) {
-      say("Notifications are on for this device, even when Stride is closed.");
-    } else if (Notification.permission === "granted") {
-      say("System notifications are on while Stride is open.");
+    if (status) {
+      if (!notifications) {
+        status.textContent = "This browser cannot show system notifications.";
+      } else if (Notification.permission === "granted") {
+        status.textContent = "System notifications are on.";
+      } else if (Notification.permission === "denied") {
+        status.textContent = "System notifications are blocked in this browser's site settings.";
+      } else {
+        status.textContent = "System notifications are off.";
+      }
+    }
+    if (!pushable) {
+      sayPush("This browser cannot get notifications while Stride is closed.");
+    } else if (notifications && Notification.permission === "granted" && stored(DEVICE)) {
+      sayPush("This device also gets them while Stride is closed.");
     } else {
-      say("System notifications are off.");
+      sayPush("");
     }
   }
 
@@ -107,10 +116,10 @@
       Promise.resolve(Notification.requestPermission()).then(function (permission) {
         describe();
         if (permission !== "granted" || !pushable) return null;
-        say("Turning on notifications for this device…");
+        sayPush("Turning them on for when Stride is closed…");
         return subscribe().then(describe, function () {
-          say("System notifications are on while Stride is open; this browser could not " +
-              "subscribe to notifications for when it is closed.");
+          sayPush("This browser could not subscribe to notifications for when Stride is closed; " +
+                  "they show while it is open.");
         });
       }, describe);
     });
