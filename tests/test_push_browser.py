@@ -194,6 +194,17 @@ def test_a_phone_subscribes_and_its_service_worker_shows_the_push(phone, server,
                        timeout=10, message="the marker notification")
     assert sorted(n["tag"] for n in shown) == sorted([str(push.payload["id"]),
                                                        str(marker["id"])])
+
+    # Removed on the devices page: the settings page no longer claims it, and the
+    # button subscribes this browser anew.
+    page.goto("/settings/devices")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove").click()
+    page.get_by_text("No device gets notifications yet").wait_for()
+    page.goto("/settings/")
+    assert page.evaluate("() => localStorage.getItem('stride.device')") is None
+    assert page.locator("#push-status").inner_text() == ""
+    assert enable_notifications(page) not in (None, device)
     assert errors == []
 
 

@@ -140,6 +140,16 @@ def test_an_endpoint_that_changes_hands_belongs_to_the_new_user(app):
     assert device.id == bob_answer.get_json()["id"]
 
 
+def test_the_settings_page_names_this_logins_devices_only(app):
+    phone = signed_in_client(app, "ann")
+    laptop = app.test_client()
+    AuthActions(laptop).login()
+    mine = post(phone, subscription()).get_json()["id"]
+    other = post(laptop, subscription()).get_json()["id"]
+    page = phone.get("/settings/").get_data(as_text=True)
+    assert f'data-devices="{mine}"' in page and other not in page
+
+
 def test_the_devices_page_lists_and_removes(app):
     ann = signed_in_client(app, "ann")
     device_id = post(ann, subscription(), headers={"User-Agent": ANDROID}).get_json()["id"]

@@ -77,6 +77,15 @@ def unsubscribe(device_id: str) -> tuple[Response | str, int]:
     return "", 204
 
 
+@bp.app_template_global()
+def login_push_devices() -> list[str]:
+    """This login's push devices, for the settings page: push.js forgets a stored id
+    that is not among them (its login ended elsewhere, or it was removed)."""
+    if not current_user.is_authenticated:
+        return []
+    return devices.of_login_ids(current_user.login_id)
+
+
 @bp.route("/settings/devices")
 @login_required
 def device_list() -> str:

@@ -110,6 +110,13 @@
   }
 
   if (button) {
+    // A device the server no longer has for this login (it ended elsewhere, or
+    // was removed): forget it, so the page says so and the button subscribes anew.
+    var known = (button.getAttribute("data-devices") || "").split(" ");
+    if (stored(DEVICE) && known.indexOf(stored(DEVICE)) < 0) {
+      store(DEVICE, null);
+      store(ENDPOINT, null);
+    }
     button.disabled = !notifications;
     button.addEventListener("click", function () {
       if (!notifications) return;

@@ -165,6 +165,12 @@ def of_login(device_id: str, login_id: int) -> bool:
     ) == login_id
 
 
+def of_login_ids(login_id: int) -> list[str]:
+    """The ids of the devices subscribed under one login (through its index)."""
+    return list(db.session.scalars(
+        sa.select(PushDevice.id).where(PushDevice.login_id == login_id)))
+
+
 def forget(device_ids: Iterable[str]) -> None:
     """The push service has forgotten these devices (404, 410): delete them. Commits."""
     ids = list(device_ids)
