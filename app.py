@@ -25,6 +25,7 @@ elif ASYNC_MODE == "gevent":
 elif ASYNC_MODE != "threading":
     raise SystemExit(f"ASYNC_MODE must be eventlet, gevent or threading, not {ASYNC_MODE!r}")
 
+import errno  # noqa: E402
 import gc  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
@@ -70,20 +71,60 @@ def _say_when_ready(host: str, port: int) -> None:
           file=sys.stderr, flush=True)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound without SO_REUSEPORT, so a port another server holds is refused.
+
+    eventlet's own `listen` (what `socketio.run` calls) sets SO_REUSEPORT, and
+    a second `make run` on a taken port then shares it: the kernel splits
+    connections between the two servers, and sessions, CSRF tokens and
+    sockets fail at random (FIELD-NOTES). Binding here, before serving,
+    refuses it whatever holds the port, and leaves no moment between a check
+    and the bind for another server to slip in. The backlog is each server's
+    own default (eventlet 50, gevent 128).
+    """
+    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    backlog = 50 if ASYNC_MODE == "eventlet" else 128
+    try:
+        return socket.create_server(address, family=family, backlog=backlog)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise SystemExit(
+            f"fitness_app: port {port} on {host} is taken: another server is listening there. "
+            f"Stop it, or serve on another port (PORT={port + 1} make run)."
+        ) from None
+
+
 def serve() -> None:
-    """Serve with the mode's own WSGI server, as `make run` does."""
+    """Serve with the mode's own WSGI server on a socket of our own, as `make run` does.
+
+    eventlet's and gevent's servers are started as `socketio.run` starts them,
+    but on the socket `listen` bound; threading mode keeps `socketio.run`
+    (Werkzeug binds without SO_REUSEPORT and refuses a taken port itself).
+    """
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    options = {}
-    if ASYNC_MODE == "eventlet":
-        # eventlet's WSGI server holds 1024 connections unless told otherwise.
-        options["max_size"] = int(os.environ.get("MAX_CONNECTIONS", "20000"))
+    log_output = os.environ.get("ACCESS_LOG", "0") == "1"
     if ASYNC_MODE == "threading":
         # Werkzeug's development server: the only server threading mode has.
-        options["allow_unsafe_werkzeug"] = True
+        socketio.start_background_task(_say_when_ready, host, port)
+        socketio.run(app, host=host, port=port, log_output=log_output,
+                     allow_unsafe_werkzeug=True)
+        return
+    listener = listen(host, port)
     socketio.start_background_task(_say_when_ready, host, port)
-    socketio.run(app, host=host, port=port,
-                 log_output=os.environ.get("ACCESS_LOG", "0") == "1", **options)
+    if ASYNC_MODE == "eventlet":
+        import eventlet.wsgi
+
+        # eventlet's WSGI server holds 1024 connections unless told otherwise.
+        eventlet.wsgi.server(listener, app, log_output=log_output,
+                             max_size=int(os.environ.get("MAX_CONNECTIONS", "20000")))
+    else:
+        from gevent import pywsgi
+        from geventwebsocket.handler import WebSocketHandler
+
+        pywsgi.WSGIServer(listener, app, handler_class=WebSocketHandler,
+                          log="default" if log_output else None).serve_forever()
 
 
 if __name__ == "__main__":
