@@ -32,4 +32,10 @@ def serialize(notification: Notification, links: Links) -> dict[str, Any]:
         "data": notification.data or {},
         "url": links.url(notification),
         "silent": bool(notification.silent),
+        "group": group_of(notification),
     }
+
+
+def group_of(notification: Notification) -> str:
+    """The group key: the first notification of the action stores NULL and is keyed by its id."""
+    return notification.group_key or str(notification.id)
