@@ -6,7 +6,7 @@ is guessed: ASYNC_MODE names the server mode (eventlet by default, gevent the
 maintained alternative, threading for debugging), the standard library is
 patched for it before anything else is imported, and the mode is handed to
 the factory as an argument. eventlet serves SQLite only: with any other
-database it stops at start and points to gevent. `serving.py` binds the port
+database it stops at start and points to gevent. `deploy/serving.py` binds the port
 and runs the mode's server. `fitness_app` itself never imports eventlet or
 gevent, and the `flask` command builds the app from the same factory without
 patching, in threading mode (`flask --app fitness_app ...`).
@@ -33,7 +33,7 @@ import sys  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
-import serving  # noqa: E402
+from deploy import serving  # noqa: E402
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
 from fitness_app.services.accounts import passwords  # noqa: E402
@@ -100,7 +100,7 @@ def _say_when_ready(host: str, port: int) -> None:
 
 
 def serve() -> None:
-    """Serve as `make run` does: on a socket of our own (serving.py), with the mode's server.
+    """Serve as `make run` does: on a socket of our own (deploy/serving.py), with the mode's server.
 
     Threading mode keeps `socketio.run` (Werkzeug binds without SO_REUSEPORT
     and refuses a taken port itself).

@@ -4,7 +4,7 @@
 same load client, so each figure reads as "how much of what Flask-SocketIO on
 eventlet can do on this machine does the app keep". It is served exactly as
 `app.py` serves the app (same monkey-patching, collector setting, listening
-socket and server from `serving.py`, ping settings, no WebSocket compression,
+socket and server from `deploy/serving.py`, ping settings, no WebSocket compression,
 the same Redis message queue when REDIS_URL is set), and it sends the same
 events for the same requests: a workout POST emits `notification` and
 `unread_count` to the user's room; a broadcast POST emits one `notification`
@@ -38,7 +38,7 @@ from flask_socketio import ConnectionRefusedError, SocketIO, join_room  # noqa: 
 from werkzeug.wrappers import Response  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import serving  # noqa: E402
+from deploy import serving  # noqa: E402
 
 # The same collector setting as app.py; see the reason there.
 gc.set_threshold(100_000, 10, 10)

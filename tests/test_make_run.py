@@ -13,7 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-import serving
+from deploy import serving
 from tests import services
 from tests.databases import PG_SKIP_REASON, postgres_schema
 from tests.live import ROOT, LiveServer, free_port, post_form, register, stop_group, wait_until
