@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, url_for
+from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from fitness_app import outages
 from fitness_app.extensions import db
 from fitness_app.main import bp
 from fitness_app.main.chart import week_chart
@@ -60,10 +61,16 @@ def favicon() -> Response:
 
 
 @bp.route("/healthz")
-def healthz() -> Response | tuple[Response, int]:
+def healthz() -> Response | tuple[Response, int, dict[str, str]]:
+    """200 while the database answers; 503 otherwise, for load balancers and monitors."""
     try:
         db.session.execute(sa.text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
-        db.session.rollback()
-        return jsonify(status="unavailable"), 503
+    except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
+        outages.give_up_transaction()
+        if outages.is_database_outage(error):
+            outages.state().noted(error)
+        else:
+            current_app.logger.exception("health check failed")
+        return (jsonify(status="unavailable"), 503,
+                {"Retry-After": str(outages.retry_after())})
     return jsonify(status="ok")

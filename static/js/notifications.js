@@ -269,7 +269,16 @@
     if (status) status.hidden = reason === "io server disconnect";
   });
   socket.io.on("reconnect_attempt", function () { if (status) status.hidden = false; });
-  socket.on("connect_error", function () { if (status) status.hidden = false; });
+  // While the server's database is away it refuses connections with "unavailable".
+  // socket.io never retries a refusal by itself (socket.active is false), so
+  // the page does, a few seconds later, spread out so pages do not return at once.
+  var retry = null;
+  socket.on("connect_error", function (err) {
+    if (status) status.hidden = false;
+    if (err && err.message === "unavailable" && !socket.active && retry === null) {
+      retry = setTimeout(function () { retry = null; socket.connect(); }, 2000 + Math.random() * 3000);
+    }
+  });
 
   // Alt+N moves the focus to the newest popup, so a keyboard can reach it at once.
   document.addEventListener("keydown", function (event) {
