@@ -115,6 +115,11 @@ def judge(load: Load, faults: list[Fault], url: str, settle_seconds: float) -> R
     stored_total = sum(len(ids) for ids in per_user.values())
     report.require(lost_total == 0, f"{stored_total} stored notifications, every one received "
                                     f"by its person's socket ({lost_total} lost)")
+    title_of = {wid: title for title, ids in workouts.items() for wid in ids}
+    for uid, ids in lost.items():
+        for nid in sorted(ids)[:5]:
+            report.say(f"    lost: notification {nid} of user {uid}, "
+                       f"workout {title_of.get(workout_of.get(nid))}")
     duplicates = sum(p.duplicates for p in load.people)
     report.say(f"  duplicates on the wire (allowed, dropped by the client): {duplicates}")
     report.say(f"  waited {settle_seconds:.1f} s after the load for the last deliveries")
@@ -127,7 +132,6 @@ def judge(load: Load, faults: list[Fault], url: str, settle_seconds: float) -> R
                           status_500=load.statuses[500], stored=stored_total)
 
     report.say("faults:")
-    title_of = {wid: title for title, ids in workouts.items() for wid in ids}
     title_of_notification = {nid: title_of.get(wid) for nid, wid in workout_of.items()}
     for fault in faults:
         _fault_figures(report, load, fault, title_of_notification)
@@ -147,6 +151,9 @@ def _fault_figures(report: Report, load: Load, fault: Fault,
     down_for = fault.returned - fault.began
     report.say(f"  {fault.name}: back after {down_for:.1f} s; POSTs sent meanwhile: "
                + (", ".join(f"{k}: {v}" for k, v in sorted(answers.items())) or "none"))
+    acks = Counter(o for t, o in load.acks if fault.began <= t < fault.returned + 15)
+    report.say("    mark_read acks from then until 15 s after the return: "
+               + (", ".join(f"{k}: {v}" for k, v in sorted(acks.items())) or "none"))
     first = _first_success_after(load.posts, fault.returned)
     key = fault.name.replace(" ", "_")
     if fault.kind == "database":
@@ -155,9 +162,6 @@ def _fault_figures(report: Report, load: Load, fault: Fault,
         report.require(first is not None and first <= 5,
                        "requests succeed within 5 s of the database's return")
         report.figures[f"{key}_first_success"] = first
-        acks = Counter(o for t, o in load.acks if fault.began <= t < fault.returned)
-        report.say("    mark_read acks meanwhile: "
-                   + (", ".join(f"{k}: {v}" for k, v in sorted(acks.items())) or "none"))
         refusals = Counter()
         for person in load.people:
             refusals.update(person.refusals)
