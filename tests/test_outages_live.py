@@ -2,7 +2,8 @@
 
 The server runs with ASYNC_MODE=gevent, the mode PostgreSQL is served with
 (docs/deployment.md), on a private PostgreSQL (never the shared one). A
-browser-like client keeps its socket open through the outage.
+browser-like client keeps its socket open through the outage, and a page in
+Chromium whose socket is refused meanwhile connects again by itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import requests
 import socketio
 
 from deploy.processes import PostgresServer
+from tests.conftest import CHROMIUM
 from tests.live import LiveServer, csrf_token, register
 from tests.services import postgres_server_reason, require
 from tests.sio_client import Listener
@@ -78,3 +80,39 @@ def test_a_database_restart_under_a_live_server(served):
     log = server.log_path.read_text()
     assert "Traceback" not in log
     assert log.count("database unreachable") == 1
+
+
+CONNECTED = "() => Boolean(window.fitnessSocket && window.fitnessSocket.connected)"
+REFUSALS = """() => { window.refusals = [];
+  window.fitnessSocket.on("connect_error", (e) => window.refusals.push(e.message));
+  window.fitnessSocket.disconnect(); window.fitnessSocket.connect(); }"""
+
+
+def test_a_page_refused_during_the_outage_connects_again_after_it(served, request):
+    require("Chromium", None if CHROMIUM.exists() else "not installed at /usr/bin/chromium")
+    from playwright.sync_api import expect
+
+    server, database = served
+    bea = register(server.url, "bea")
+    context = request.getfixturevalue("browser").new_context(base_url=server.url)
+    context.set_default_timeout(15_000)
+    context.add_cookies([{"name": c.name, "value": c.value, "url": server.url}
+                         for c in bea.cookies])
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_function(CONNECTED)
+    database.stop()
+    try:
+        # The page reconnects (as after a worker's restart) while the database is away.
+        page.evaluate(REFUSALS)
+        page.wait_for_function("() => window.refusals.includes('unavailable')")
+        expect(page.locator("#connection-status")).to_be_visible()
+    finally:
+        database.start()
+    # socket.io gives up on a refusal; the page tries again 2-5 s later.
+    page.wait_for_function(CONNECTED)
+    expect(page.locator("#connection-status")).to_be_hidden()
+    token = csrf_token(bea, f"{server.url}/workouts/new")
+    assert post_workout(bea, server.url, token, "Back online").status_code == 302
+    expect(page.locator("#notification-container .toast")).to_contain_text("Back online")
+    context.close()
