@@ -111,10 +111,6 @@ class Outage:
         log.warning("database answers again after %.1f s; %d requests, events or tasks met "
                     "the outage", lasted, refused)
 
-    @property
-    def ongoing(self) -> bool:
-        return self.began is not None
-
 
 def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION_KEY] = Outage()
