@@ -91,6 +91,7 @@ class Load:
         self.posts: list[Post] = []
         self.acks: list[tuple[float, str]] = []  # (time, "ok" | error)
         self.statuses: Counter[int] = Counter()  # every HTTP answer of the run
+        self.deadline = 0.0
         self._titles = itertools.count(1)
         self.streams = [self.workouts, self.mark_reads]
 
@@ -177,16 +178,20 @@ class Load:
     # --- streams ----------------------------------------------------------------------
 
     async def run(self, seconds: float) -> None:
-        """Every stream for `seconds`; POSTs still in flight are awaited."""
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(stream(deadline) for stream in self.streams))
+        """Every stream for `seconds` (or until `extend` says); POSTs in flight are awaited."""
+        self.deadline = time.monotonic() + seconds
+        await asyncio.gather(*(stream() for stream in self.streams))
 
-    async def workouts(self, deadline: float) -> None:
+    def extend(self, until: float) -> None:
+        """Keep the load going at least until `until` (a monotonic time)."""
+        self.deadline = max(self.deadline, until)
+
+    async def workouts(self) -> None:
         """`rate` completed workouts a second, each as its own task so a slow one delays none."""
         tasks = []
         step = 1 / self.rate
         next_at = time.monotonic()
-        while next_at < deadline:
+        while next_at < self.deadline:
             tasks.append(asyncio.create_task(self.post_workout(self.random.choice(self.people))))
             next_at += step
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -217,12 +222,12 @@ class Load:
                 post.error = type(error).__name__  # sent, then lost: outcome unknown
                 return
 
-    async def mark_reads(self, deadline: float, every: float = 10.0) -> None:
+    async def mark_reads(self, every: float = 10.0) -> None:
         """Each person marks their newest notification read about every `every` seconds."""
         pause = every / max(1, len(self.people))
-        while time.monotonic() < deadline:
+        while time.monotonic() < self.deadline:
             for person in self.people:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= self.deadline:
                     return
                 if person.received and person.sio.connected:
                     asyncio.create_task(self._mark_read(person))

@@ -9,7 +9,10 @@ The invariants (each must hold, or the run fails):
   replayed from `last_id`; duplicates on the wire are allowed and counted.
 
 And the figures per fault: how long until the first success after it, what
-people met meanwhile.
+people met meanwhile, against issue 22's time targets (first success within
+5 s of the database's return, the first socket within 2 s of a worker's
+restart). Those are measurements of this machine at its load, so they are
+reported apart from the invariants.
 """
 
 from __future__ import annotations
@@ -37,17 +40,27 @@ class Fault:
 
 @dataclass
 class Report:
+    """What was printed; `failures` are broken invariants, `missed` are time targets."""
+
     lines: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
 
     def say(self, line: str) -> None:
         self.lines.append(line)
 
     def require(self, holds: bool, what: str) -> None:
+        """An invariant: it holds on any machine, however loaded."""
         self.say(f"  [{'ok' if holds else 'FAILED'}] {what}")
         if not holds:
             self.failures.append(what)
+
+    def target(self, met: bool, what: str) -> None:
+        """A time target of issue 22: a figure of this machine and its load at the time."""
+        self.say(f"  [{'met' if met else 'MISSED'}] {what}")
+        if not met:
+            self.missed.append(what)
 
 
 def stored_rows(url: str) -> tuple[dict[str, list[int]], dict[int, int], dict[int, set[int]],
@@ -159,8 +172,9 @@ def _fault_figures(report: Report, load: Load, fault: Fault,
     if fault.kind == "database":
         report.say(f"    first POST stored after the database's return: "
                    f"+{first:.2f} s" if first is not None else "    no POST after the return")
-        report.require(first is not None and first <= 5,
-                       "requests succeed within 5 s of the database's return")
+        report.require(first is not None, "requests succeed again after the database's return")
+        report.target(first is not None and first <= 5,
+                      "target: within 5 s of the database's return")
         report.figures[f"{key}_first_success"] = first
         refusals = Counter()
         for person in load.people:
@@ -174,8 +188,8 @@ def _fault_figures(report: Report, load: Load, fault: Fault,
         report.say(f"    its {len(homed)} sockets reconnected, after its restart: "
                    + _seconds(back))
         report.require(len(back) == len(homed), "every socket of the killed worker reconnected")
-        report.require(bool(back) and min(back) <= 2,
-                       "the first socket is back within 2 s of the worker's restart")
+        report.target(bool(back) and min(back) <= 2,
+                       "target: the first socket back within 2 s of the worker's restart")
         report.figures[f"{key}_reconnect"] = back
     elif fault.kind == "redis":
         ok = sum(1 for p in during if p.status in (302, 303))
