@@ -463,12 +463,15 @@ def test_clicking_a_system_notification_opens_its_url(sign_up):
     user.context.add_init_script(RECORD_SYSTEM_NOTIFICATIONS)
     page = user.open_window("/settings/", websocket=False)
     page.evaluate("window.__hidden = true")
-    # The popups script hands each payload over as this event; here one with a url.
-    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
-        id: 987654, kind: "streak", title: "Streak", message: "7 days in a row",
-        url: "/goals/", silent: false}}))""")
-    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
-        id: 987655, kind: "streak", title: "Streak", message: "quiet", silent: true}}))""")
+    # Payloads as the server sends them, straight to the socket's listeners.
+    for payload in (
+        {"id": 987654, "kind": "streak", "title": "Streak", "message": "7 days in a row",
+         "url": "/goals/", "silent": False, "group": "987654"},
+        {"id": 987655, "kind": "streak", "title": "Streak", "message": "quiet",
+         "silent": True, "group": "987655"},
+    ):
+        page.evaluate("p => window.fitnessSocket.listeners('notification').forEach(f => f(p))",
+                      payload)
     assert page.evaluate("window.__systemNotifications") == [
         {"title": "Streak", "body": "7 days in a row", "tag": "987654"}
     ]
