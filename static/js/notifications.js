@@ -1,20 +1,21 @@
-/* Real-time notifications: the connection, the live badge, the inbox, and what each
- * notification becomes on the page.
+/* Real-time notifications: the live badge, the inbox, and what each notification
+ * becomes on the page.
  *
- * Connects with plain io() and the default transports (polling first, then the
- * upgrade), so a network that blocks WebSocket keeps working over polling. The
- * auth callback runs on every (re)connect and sends the highest id seen, so
- * the server replays whatever was missed while the connection was down.
+ * The connection is static/js/tabs.js's: one Socket.IO connection per browser,
+ * shared by its tabs (plain io(), polling first, then the upgrade, so a network
+ * that blocks WebSocket keeps working). Its auth callback runs on every
+ * (re)connect and sends the highest id seen (and this browser's push device id),
+ * so the server replays whatever was missed while the connection was down.
  *
  * Notifications are gathered by `group` (one action: a completion, its goals,
- * record and streak): one popup per group (static/js/toasts.js) and, while the
- * page is hidden, one system notification per group (system-notifications.js).
+ * record and streak): one popup per group (static/js/toasts.js) in one tab, or
+ * one system notification per group (system-notifications.js).
  */
 (function () {
   "use strict";
 
   var container = document.getElementById("notification-container");
-  if (!container || typeof io !== "function" || !window.fitnessToasts) return;
+  if (!container || typeof io !== "function" || !window.fitnessToasts || !window.fitnessTabs) return;
 
   var GROUPS_KEPT = 200;
   var storageKey = "fitness:last-id:" + container.dataset.userId;
@@ -28,7 +29,7 @@
   var lastId = stored !== null ? Number(stored) || 0 : Number(container.dataset.lastId) || 0;
   var badge = document.getElementById("unread-count");
   var status = document.getElementById("connection-status");
-  var socket = null;
+  var link = null;
 
   function remember(id) {
     if (id > lastId) lastId = id;
@@ -62,6 +63,7 @@
     }
     setTimeout(finish, 1000);
     var many = Array.isArray(ids);
+    var socket = link && link.socket;
     if (socket && socket.connected) {
       socket.timeout(1000).emit("mark_read", many ? { ids: ids } : { id: ids }, finish);
       return;
@@ -157,9 +159,13 @@
     openAndMark(link, Number(link.closest(".inbox-item").dataset.notificationId));
   });
 
+  function keyOf(n) {
+    return typeof n.group === "string" && n.group ? n.group : String(n.id);
+  }
+
   /* The group `n` belongs to, with `n` in it at its place (ids in order). */
   function join(n) {
-    var key = typeof n.group === "string" && n.group ? n.group : String(n.id);
+    var key = keyOf(n);
     var group = groups.get(key);
     if (!group) {
       group = { key: key, members: [] };
@@ -178,25 +184,33 @@
     return true;
   }
 
-  /* Every notification from the server: into the inbox if it is open, into its
-   * group's popup unless it is silent (and a system notification while the page
-   * is hidden), and an event for other scripts (the dashboard). */
+  /* Every notification from the server, once: into its group and the inbox if it
+   * is open, and an event for other scripts (the dashboard). Returns its group,
+   * or null for one seen before. Where it shows is static/js/tabs.js's call. */
   function receive(n) {
-    if (!fresh(n)) return;
+    if (!fresh(n)) return null;
     var group = join(n);
     addToInbox(n);
-    if (!n.silent) {
-      toasts.show(group);
-      if (document.hidden && window.fitnessSystemNotifications) {
-        window.fitnessSystemNotifications.show(group, function (lead) {
-          var url = window.fitnessToasts.localUrl(lead);
-          markRead(group.members.map(function (m) { return m.id; }), function () {
-            window.location.assign(url);
-          });
-        });
-      }
-    }
     document.dispatchEvent(new CustomEvent("fitness:notification", { detail: n }));
+    return group;
+  }
+
+  /* Show a group: its popup in this tab, or a system notification (a click marks
+   * the group read and opens its first page). Members not yet seen are received. */
+  function present(members, where) {
+    if (!members.length) return;
+    members.forEach(receive);
+    var group = groups.get(keyOf(members[0]));
+    if (!group) return;
+    if (where.popup) toasts.show(group);
+    if (where.system && window.fitnessSystemNotifications) {
+      window.fitnessSystemNotifications.show(group, function (lead) {
+        var url = window.fitnessToasts.localUrl(lead);
+        markRead(group.members.map(function (m) { return m.id; }), function () {
+          window.location.assign(url);
+        });
+      });
+    }
   }
 
   // A form post reloads the page right as its own notification arrives; popups
@@ -216,33 +230,33 @@
     try { sessionStorage.setItem(carryKey, JSON.stringify(open)); } catch (e) { /* storage off */ }
   });
 
-  socket = io({
-    auth: function (cb) { cb({ last_id: lastId }); },
-    // Say goodbye when the tab goes away, so a long-polling tab leaves the
-    // online count at once instead of after the ping timeout.
-    closeOnBeforeunload: true
+  /* The device id static/js/push.js keeps for this browser's push subscription:
+   * with it, the server pushes nothing to this device while it is connected. */
+  function device() {
+    try { return localStorage.getItem("stride.device"); } catch (e) { return null; }
+  }
+
+  link = window.fitnessTabs.open({
+    userId: container.dataset.userId,
+    lastId: function () { return lastId; },
+    auth: function () {
+      var id = device();
+      return id ? { last_id: lastId, device: id } : { last_id: lastId };
+    },
+    handlers: {
+      notification: receive,
+      present: present,
+      unread: setUnread,
+      presence: function (data) {
+        var users = document.getElementById("online-users");
+        var conns = document.getElementById("online-connections");
+        if (users && data) users.textContent = String(data.users);
+        if (conns && data) conns.textContent = String(data.connections);
+      },
+      status: function (connected, final) {
+        // A server-side disconnect (logout elsewhere) is final; anything else retries.
+        if (status) status.hidden = connected || final;
+      }
+    }
   });
-
-  socket.on("notification", receive);
-
-  socket.on("unread_count", function (data) {
-    if (data && typeof data.count === "number") setUnread(data.count);
-  });
-
-  socket.on("presence", function (data) {
-    var users = document.getElementById("online-users");
-    var conns = document.getElementById("online-connections");
-    if (users && data) users.textContent = String(data.users);
-    if (conns && data) conns.textContent = String(data.connections);
-  });
-
-  socket.on("connect", function () { if (status) status.hidden = true; });
-  socket.on("disconnect", function (reason) {
-    // A server-side disconnect (logout elsewhere) is final; anything else retries.
-    if (status) status.hidden = reason === "io server disconnect";
-  });
-  socket.io.on("reconnect_attempt", function () { if (status) status.hidden = false; });
-  socket.on("connect_error", function () { if (status) status.hidden = false; });
-
-  window.fitnessSocket = socket;
 })();

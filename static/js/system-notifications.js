@@ -36,12 +36,24 @@
   }
 
   /* One system notification per group: the first member that is not silent on
-   * top (its id is the tag), the others' titles and messages in the body. A
-   * group that grows replaces its notification under the same tag. `open` runs
+   * top (its id is the tag), the others' titles and messages in the body. It
+   * waits a moment for the rest of the group, like a popup; a group that grows
+   * later replaces its notification under the same tag. `open` runs
    * on a click, after the tab is focused. Called by notifications.js, which
    * decides when (a hidden page) and which tab (one per browser). */
+  var SETTLE_MS = 150;
+  var pending = new Map();  // group key -> timer: the members of one action arrive together
+
   function show(group, open) {
     if (!supported || Notification.permission !== "granted") return;
+    clearTimeout(pending.get(group.key));
+    pending.set(group.key, setTimeout(function () {
+      pending.delete(group.key);
+      raise(group, open);
+    }, SETTLE_MS));
+  }
+
+  function raise(group, open) {
     var members = group.members.filter(function (m) { return !m.silent; });
     if (!members.length) return;
     var lead = members[0];

@@ -249,10 +249,12 @@
       }
     }
 
-    /* The groups still on screen (folded ones too) and how long each has left. */
+    /* The groups still on screen (folded ones, and ones about to enter, too) and
+     * how long each has left. */
     function open() {
-      return Array.prototype.map.call(container.querySelectorAll(".toast"), function (t) {
-        return { group: t._group, left: Math.max(t._expires - Date.now(), 1500) };
+      return Array.from(popups.values(), function (t) {
+        var left = t._pending ? TOAST_MS : t._expires - Date.now();
+        return { group: t._group, left: Math.max(left, 1500) };
       });
     }
 
