@@ -20,6 +20,7 @@ from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.services.notifications import inbox, store
 from fitness_app.services.notifications.delivery import delivery
+from fitness_app.services.notifications.links import links_for
 from fitness_app.services.notifications.payload import serialize
 from tests.conftest import log_workout, signed_in_client
 from tests.test_realtime import connect, received
@@ -233,6 +234,6 @@ def test_notifications_from_before_the_upgrade_are_groups_of_their_own(database)
                     " 'm', '{}', CURRENT_TIMESTAMP, false)"), {"id": number})
         upgrade()
         rows = inbox.list_after(db.session.get(User, 1), 0, 10)
-        assert [serialize(n)["group"] for n in rows] == ["1", "2"]
+        assert [serialize(n, links_for(rows))["group"] for n in rows] == ["1", "2"]
         db.session.remove()
         db.engine.dispose()

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from fitness_app.notifications import bp
 from fitness_app.services.notifications import inbox as service
 from fitness_app.services.notifications import read_marks
+from fitness_app.services.notifications.links import links_for
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_among, unread_count
 from fitness_app.urls import MAX_ID, id_arg, page_arg
@@ -25,7 +26,8 @@ def inbox() -> str:
     per_page = current_app.config["NOTIFICATIONS_PER_PAGE"]
     pagination = service.inbox_page(current_user, page, per_page)
     unread = unread_among(current_user, (n.id for n in pagination.items))
-    return render_template("notifications/inbox.html", pagination=pagination, unread=unread)
+    return render_template("notifications/inbox.html", pagination=pagination, unread=unread,
+                           links=links_for(pagination.items))
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
@@ -71,7 +73,8 @@ def api_notifications() -> Response | tuple[Response, int]:
     if after is None:
         return jsonify(error="after must be a non-negative integer in plain digits"), 400
     rows = service.list_after(current_user, after, current_app.config["REPLAY_LIMIT"])
+    links = links_for(rows)
     return jsonify(
-        notifications=[serialize(n) for n in rows],
+        notifications=[serialize(n, links) for n in rows],
         unread=unread_count(current_user.id),
     )

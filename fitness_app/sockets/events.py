@@ -18,6 +18,7 @@ from fitness_app.realtime import presence, push, queue
 from fitness_app.realtime.presence_feed import ensure_presence_loop
 from fitness_app.realtime.rooms import ADMINS_ROOM, user_room
 from fitness_app.services.notifications import inbox, read_marks
+from fitness_app.services.notifications.links import links_for
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_count
 from fitness_app.sockets import limits
@@ -54,8 +55,10 @@ def on_connect(auth: Any = None) -> None:
     queue.track(request.sid, user.id, last_id)
     packets: list[push.Packet] = []
     if last_id is not None:
-        for notification in inbox.list_after(user, last_id, current_app.config["REPLAY_LIMIT"]):
-            packets.append(("notification", serialize(notification), request.sid))
+        missed = inbox.list_after(user, last_id, current_app.config["REPLAY_LIMIT"])
+        links = links_for(missed)
+        for notification in missed:
+            packets.append(("notification", serialize(notification, links), request.sid))
     packets.append(("unread_count", {"count": unread_count(user.id)}, request.sid))
     if user.is_admin:
         packets.append(("presence", presence.store().snapshot().as_payload(), request.sid))

@@ -4,7 +4,7 @@ NULL marks the first notification of its group, whose key is its own id, so
 every existing row keeps a group of its own and nothing is rewritten.
 
 Revision ID: e4b8d2f6a1c3
-Revises: d7e1f3a5b9c2
+Revises: e3b8f4a61c27
 Create Date: 2026-12-04 10:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'e4b8d2f6a1c3'
-down_revision = 'd7e1f3a5b9c2'
+down_revision = 'e3b8f4a61c27'
 branch_labels = None
 depends_on = None
 

@@ -33,6 +33,7 @@ from fitness_app.extensions import db
 from fitness_app.models import Notification
 from fitness_app.realtime import push
 from fitness_app.realtime.rooms import user_room
+from fitness_app.services.notifications.links import FRESH
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_counts
 
@@ -155,7 +156,7 @@ def delivery() -> Iterator[Delivery]:
 def _prepare(unit: Delivery) -> list[tuple[str, dict[str, Any], str | None]]:
     """Flush, then turn the unit into packets while the transaction is still open."""
     db.session.flush()
-    unit._prepared = [(n.user_id, serialize(n)) for n in unit.notifications]
+    unit._prepared = [(n.user_id, serialize(n, FRESH)) for n in unit.notifications]
     packets: list[tuple[str, dict[str, Any], str | None]] = [
         ("notification", payload, user_room(user_id) if user_id is not None else None)
         for user_id, payload in unit._prepared
