@@ -95,6 +95,10 @@ class MemoryPresence:
     def heartbeat(self) -> None:
         """Nothing expires in memory."""
 
+    def departed(self) -> int:
+        """How many other workers died since the last call: none, in one process."""
+        return 0
+
     def snapshot(self) -> Snapshot:
         entries = self._entries()
         return Snapshot(users=len({uid for uid, _ in entries}), connections=len(entries))
@@ -149,7 +153,10 @@ class RedisPresence(MemoryPresence):
         self._key = f"{self._prefix}{worker}"
         self._devices_prefix = f"fitness:{channel}:devices:"
         self._devices_key = f"{self._devices_prefix}{worker}"
-        self._ttl = ttl_seconds
+        # Every worker's hash key, so each can see the others come and go.
+        self._workers = f"fitness:{channel}:workers"
+        self._peers: set[str] = set()
+        self.ttl = ttl_seconds
         self._in_sync = True
         self._reachable = True
 
@@ -172,10 +179,10 @@ class RedisPresence(MemoryPresence):
         try:
             pipe = self._redis.pipeline()
             pipe.hset(self._key, sid, f"{user_id}:{login_id}")
-            pipe.expire(self._key, self._ttl)
+            pipe.expire(self._key, self.ttl)
             if device_id:
                 pipe.hset(self._devices_key, device_id, 1)
-                pipe.expire(self._devices_key, self._ttl)
+                pipe.expire(self._devices_key, self.ttl)
             pipe.execute()
         except self._errors as exc:
             self._failed("add", exc)
@@ -223,11 +230,12 @@ class RedisPresence(MemoryPresence):
         local = self._sid_entries()
         try:
             devices = self.local_devices()
+            self._redis.sadd(self._workers, self._key)
             if self._in_sync and local:
                 pipe = self._redis.pipeline()
-                pipe.expire(self._key, self._ttl)
+                pipe.expire(self._key, self.ttl)
                 pipe.hlen(self._key)
-                pipe.expire(self._devices_key, self._ttl)
+                pipe.expire(self._devices_key, self.ttl)
                 pipe.hlen(self._devices_key)
                 _, size, _, device_count = pipe.execute()
                 self._in_sync = size == len(local) and device_count == len(devices)
@@ -238,16 +246,38 @@ class RedisPresence(MemoryPresence):
                     pipe.hset(
                         self._key, mapping={sid: f"{uid}:{login}" for sid, uid, login in local}
                     )
-                    pipe.expire(self._key, self._ttl)
+                    pipe.expire(self._key, self.ttl)
                 if devices:
                     pipe.hset(self._devices_key, mapping=dict.fromkeys(devices, 1))
-                    pipe.expire(self._devices_key, self._ttl)
+                    pipe.expire(self._devices_key, self.ttl)
                 pipe.execute()
                 self._in_sync = True
         except self._errors as exc:
             self._failed("heartbeat", exc)
             return
         self._succeeded()
+
+    def departed(self) -> int:
+        """How many workers alive at the last call have gone since: their hash expired.
+
+        A worker killed between a COMMIT and its publish leaves notifications
+        that no other worker pushed; the caller resends them (realtime/queue.py).
+        Each worker keeps its own view, so whoever removes a dead key from the
+        set first hides it from nobody.
+        """
+        try:
+            others = sorted(k for k in self._redis.smembers(self._workers) if k != self._key)
+            pipe = self._redis.pipeline(transaction=False)
+            for key in others:
+                pipe.exists(key)
+            alive = {key for key, exists in zip(others, pipe.execute(), strict=True) if exists}
+            if dead := set(others) - alive:
+                self._redis.srem(self._workers, *dead)
+        except self._errors as exc:
+            self._failed("departed", exc)
+            return 0
+        gone, self._peers = self._peers - alive, alive
+        return len(gone)
 
     def _all_sid_entries(self) -> list[tuple[str, int, str]]:
         entries = []
