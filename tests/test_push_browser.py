@@ -37,6 +37,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/131.0.0.0 Mobile Safari/537.36")
 
+# A document of the origin with no socket: the app's tab is closed, the worker stays.
+QUIET_PAGE = "/static/css/app.css"
+
 STUB = """
 (() => {
   const subscription = %s;
@@ -170,6 +173,9 @@ def test_a_phone_subscribes_and_its_service_worker_shows_the_push(phone, server,
     assert page.locator(f'[data-device-id="{device}"]').count() == 1
     assert "Chrome on Android" in page.locator("#device-list").inner_text()
 
+    # The phone's tab closes (its socket with `auth.device` with it); a page of
+    # the origin that runs no app script stays, for the DevTools session.
+    page.goto(QUIET_PAGE)
     complete(server, laptop(server, name), "Lunch run")
     [push] = push_service.wait(lambda s: s.for_(subscription))
     assert push.payload["message"].startswith("Lunch run")
@@ -216,6 +222,7 @@ def test_a_click_marks_its_group_read_and_opens_its_page(phone, server, push_ser
     page = context.new_page()
     sign_up(page, name)
     enable_notifications(page)
+    page.goto(QUIET_PAGE)
     other_device = laptop(server, name)
     post_form(other_device, server.url, "/goals/new", "/goals/new",
               {"kind": "workouts", "target": "1", "period": "week"})
