@@ -60,6 +60,10 @@ def test_a_phone_that_went_dark_gets_pushes_and_then_catches_up_once(server, pus
               {"email": f"{name}@example.com", "password": "password1"})
     phone_subscription = push_service.subscription()
     device = subscribe(server, phone_http, phone_subscription)
+    # The laptop's own device has no socket: its pushes show when the server
+    # has looked at this user's devices for a notification (one look for both).
+    laptop_subscription = push_service.subscription()
+    subscribe(server, laptop_http, laptop_subscription)
 
     phone = Listener(server.url, phone_http, ["websocket"], last_id=0, device=device).connect()
     complete(server, laptop_http, "While awake")
@@ -67,6 +71,7 @@ def test_a_phone_that_went_dark_gets_pushes_and_then_catches_up_once(server, pus
     # The phone's socket was open: it heard the event there, and no push was sent.
     complete(server, laptop_http, "Still awake")
     phone.wait_for(2)
+    push_service.wait(lambda s: len(s.for_(laptop_subscription)) == 2)
     phone.disconnect()
 
     complete(server, laptop_http, "In the pocket")
