@@ -70,6 +70,15 @@ class User(UserMixin, db.Model):
     # How many goals the user has (services/training/goals.py keeps it): a completed
     # workout of a user without goals skips the goals query altogether.
     goal_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # What comes on time (/settings/, services/schedule/): minutes of warning
+    # before a planned workout (None: never), and the local wall-clock times of
+    # the goal nudge, the weekly summary (on `summary_day`, mon..sun) and the
+    # digest email; None means never.
+    reminder_minutes: so.Mapped[int | None] = so.mapped_column(default=30, server_default="30")
+    nudge_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
+    summary_day: so.Mapped[str | None] = so.mapped_column(sa.String(3))
+    summary_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
+    digest_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
 
     # The login this object was loaded for (services/accounts/logins.py); not columns.
     login_token = None
@@ -126,6 +135,9 @@ class Workout(db.Model):
     duration_minutes: so.Mapped[int]
     distance_km: so.Mapped[float | None]
     performed_on: so.Mapped[date] = so.mapped_column(sa.Date)
+    # When it starts, on the wall clock of the user's zone (the form's `time`);
+    # optional. A planned workout with a time gets a reminder.
+    start_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
     # NULL while planned; set once, by a conditional UPDATE, when completed.
     completed_at: so.Mapped[datetime | None] = so.mapped_column(
         sa.DateTime(timezone=True)
@@ -289,3 +301,38 @@ class WorkoutTotals(db.Model):
     workouts: so.Mapped[int] = so.mapped_column(default=0)
     duration_minutes: so.Mapped[int] = so.mapped_column(default=0)
     distance_km: so.Mapped[float] = so.mapped_column(default=0.0)
+
+
+class DueItem(db.Model):
+    """Something to do at `due_at` (UTC): a reminder, a nudge, a summary, a digest.
+
+    The scheduler (services/schedule/) claims the rows whose time has come
+    through the `due_at` index, does the work and deletes the row (a reminder)
+    or moves `due_at` to the next occurrence, all in one transaction. A
+    reminder belongs to its workout (deleted with it); the daily and weekly
+    kinds are one row per user and kind.
+    """
+
+    __tablename__ = "due_items"
+    __table_args__ = (
+        sa.Index("ix_due_items_due_at", "due_at"),
+        sa.Index("ix_due_items_user_id", "user_id"),
+        sa.Index(
+            "uq_due_items_user_kind",
+            "user_id",
+            "kind",
+            unique=True,
+            postgresql_where=sa.text("workout_id IS NULL"),
+            sqlite_where=sa.text("workout_id IS NULL"),
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    workout_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("workouts.id", ondelete="CASCADE"), unique=True
+    )
+    due_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True))
