@@ -32,6 +32,7 @@ import sys  # noqa: E402
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
 from fitness_app.services.accounts import passwords  # noqa: E402
+from fitness_app.services.schedule import loop as schedule  # noqa: E402
 
 # A full collection walks every object: about 1 s with 10,000 sockets held, a
 # pause every client feels. With the default 700-object young generation, each
@@ -52,6 +53,11 @@ elif ASYNC_MODE == "gevent":
     from gevent import get_hub
 
     passwords.use_thread_pool(lambda work, *args: get_hub().threadpool.apply(work, args))
+
+
+# Every serving process runs the scheduler (SCHEDULE_ENABLED=0 opts out); with
+# several workers on PostgreSQL they share the due rows (docs/architecture.md).
+schedule.start(app)
 
 
 def _say_when_ready(host: str, port: int) -> None:

@@ -135,6 +135,19 @@ class Config:
     # header, so production should list its names here (comma-separated).
     TRUSTED_HOSTS = _list(os.environ.get("TRUSTED_HOSTS"))
     PASSWORD_RESET_MAX_AGE = 3600
+    # Links in mail sent from the background (the daily digest), where no
+    # request names the host: the address people reach the app at.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL") or (
+        f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+    )
+    # The scheduler (services/schedule/loop.py): every serving process runs one
+    # unless SCHEDULE_ENABLED=0. It claims up to SCHEDULE_BATCH due rows per
+    # transaction, looks again after SCHEDULE_POLL_SECONDS when nothing is
+    # due, and drops what is SCHEDULE_LATE_SECONDS late or more.
+    SCHEDULE_ENABLED = os.environ.get("SCHEDULE_ENABLED", "1") != "0"
+    SCHEDULE_BATCH = int(os.environ.get("SCHEDULE_BATCH", "100"))
+    SCHEDULE_POLL_SECONDS = float(os.environ.get("SCHEDULE_POLL_SECONDS", "5"))
+    SCHEDULE_LATE_SECONDS = 3600
     # scrypt hashes running at once (in the server's thread pool). Each takes a
     # core for about 130 ms; one core is left to the event loop.
     PASSWORD_HASH_CONCURRENCY = int(

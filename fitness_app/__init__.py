@@ -74,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
     from fitness_app.services.notifications import replay
+    from fitness_app.services.schedule import reminders
     from fitness_app.services.training import goals, records
 
     # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
@@ -119,6 +120,7 @@ def register_extensions(app: Flask) -> None:
     presence.init_app(app)
     goals.init_app(app)
     records.init_app(app)
+    reminders.init_app(app)
     mail.init_app(app)
 
 
@@ -127,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
         account,
         admin,
         auth,
+        digest,
         errors,
         goals,
         main,
@@ -139,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)
+    app.register_blueprint(digest.bp)
 
     @app.context_processor
     def inject_unread() -> dict[str, Any]:

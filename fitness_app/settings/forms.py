@@ -11,9 +11,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from fitness_app.forms import Form, strip
 from fitness_app.models import User
 from fitness_app.services import preferences, timezones
+from fitness_app.settings.reminder_fields import ReminderFields
 
 
-class SettingsForm(Form):
+class SettingsForm(ReminderFields, Form):
     timezone = StringField(
         "Time zone",
         validators=[DataRequired(message="Enter a time zone such as Europe/Paris."),
@@ -37,6 +38,7 @@ class SettingsForm(Form):
             "quiet_start": user.quiet_start,
             "quiet_end": user.quiet_end,
             "muted": sorted(preferences.muted_kinds(user)),
+            **cls.reminder_data(user),
         })
 
     def validate_timezone(self, field: StringField) -> None:

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from fitness_app.forms import render_form
 from fitness_app.services import preferences, timezones
+from fitness_app.services.schedule import settings as schedule_settings
 from fitness_app.settings import bp
 from fitness_app.settings.forms import SettingsForm
 
@@ -19,6 +20,8 @@ from fitness_app.settings.forms import SettingsForm
 def index() -> Response | tuple[str, int]:
     form = SettingsForm() if request.method == "POST" else SettingsForm.for_user(current_user)
     if form.validate_on_submit():
+        # Reminders, nudges, summary, digest: rows rewritten in the commit below.
+        schedule_settings.save(current_user, form.timing(), form.timezone.data)
         preferences.save(
             current_user,
             form.timezone.data,
@@ -29,7 +32,8 @@ def index() -> Response | tuple[str, int]:
         flash("Settings saved.", "success")
         return redirect(url_for("settings.index"))
     return render_form(
-        "settings/index.html", form, zone_names=sorted(timezones.zone_names())
+        "settings/index.html", form, zone_names=sorted(timezones.zone_names()),
+        upcoming=schedule_settings.upcoming(current_user),
     )
 
 

@@ -12,6 +12,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -52,6 +53,8 @@ class WorkoutForm(Form):
     performed_on = DateField(
         "Date", validators=[InputRequired(message="Enter the date.")], default=current_today
     )
+    # `time` in the contract; the column is `start_time` (`time` names a type).
+    time = TimeField("Time", format="%H:%M", validators=[Optional()])
     completed = BooleanField("Completed", default=True)
 
     def validate_performed_on(self, field: DateField) -> None:
@@ -67,6 +70,7 @@ class WorkoutForm(Form):
             duration_minutes=self.duration_minutes.data,
             distance_km=self.distance_km.data,
             performed_on=self.performed_on.data,
+            start_time=self.time.data,
         )
 
 
@@ -74,3 +78,8 @@ class EditWorkoutForm(WorkoutForm):
     """Editing changes the figures; completing has its own button."""
 
     completed = None
+
+    @classmethod
+    def of(cls, workout: object) -> EditWorkoutForm:
+        """The form filled from a workout, its `start_time` shown as `time`."""
+        return cls(obj=workout, time=getattr(workout, "start_time", None))

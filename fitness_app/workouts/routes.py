@@ -52,7 +52,7 @@ def new() -> Response | tuple[str, int]:
 @bp.route("/<int:workout_id>/edit", methods=["GET", "POST"])
 def edit(workout_id: int) -> Response | tuple[str, int]:
     workout = service.get_owned(current_user.id, workout_id) or abort(404)
-    form = EditWorkoutForm(obj=workout)
+    form = EditWorkoutForm.of(workout)
     if form.validate_on_submit():
         service.update_workout(workout, form.to_input())
         flash(f"Updated “{workout.title}”.", "success")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,9 +20,14 @@ from fitness_app.models import Workout, utcnow
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.training.goal_rules import format_number
-from fitness_app.signals import workout_changed, workout_completed, workout_deleted
+from fitness_app.signals import (
+    workout_changed,
+    workout_completed,
+    workout_deleted,
+    workout_saved,
+)
 
-FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on")
+FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on", "start_time")
 
 
 class Completion(enum.Enum):
@@ -38,6 +43,7 @@ class WorkoutInput:
     duration_minutes: int
     distance_km: float | None
     performed_on: date
+    start_time: time | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FIELDS}
@@ -73,6 +79,7 @@ def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
         )
         db.session.add(workout)
         db.session.flush()
+        workout_saved.send(workout, workout=workout, created=True)
         if completed:
             _completion_flow(workout)
     return workout
@@ -104,12 +111,14 @@ def complete_workout(user_id: int, workout_id: int) -> Completion:
 
 
 def update_workout(workout: Workout, data: WorkoutInput) -> None:
-    """Apply an edit. Goals are re-checked when a completed workout's figures change."""
+    """Apply an edit. Goals are re-checked when a completed workout's figures change;
+    a planned one's reminder moves with its date and time."""
     with delivery():
         for name, value in data.as_dict().items():
             setattr(workout, name, value)
+        db.session.flush()
+        workout_saved.send(workout, workout=workout, created=False)
         if workout.completed:
-            db.session.flush()
             workout_changed.send(workout, workout=workout)
 
 
