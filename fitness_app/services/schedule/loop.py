@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -152,7 +153,7 @@ def _log_dropped(late: list[Claimed], now: datetime) -> None:
     )
 
 
-def _run_forever(app: Flask, state: dict[str, bool]) -> None:
+def _run_forever(app: Flask, state: dict[str, Any]) -> None:
     poll = app.config["SCHEDULE_POLL_SECONDS"]
     batch = app.config["SCHEDULE_BATCH"]
     while not state["stop"]:
@@ -164,6 +165,7 @@ def _run_forever(app: Flask, state: dict[str, bool]) -> None:
                 claimed = 0
             finally:
                 db.session.remove()
+        state["claimed"] += claimed
         # A full batch means more may be waiting: yield, then go again at once.
         socketio.sleep(0 if claimed >= batch else poll)
 
@@ -176,8 +178,14 @@ def start(app: Flask) -> None:
     """
     if app.extensions.get(_STATE_KEY) or not app.config["SCHEDULE_ENABLED"]:
         return
-    state = app.extensions[_STATE_KEY] = {"stop": False}
+    state = app.extensions[_STATE_KEY] = {"stop": False, "claimed": 0}
     socketio.start_background_task(_run_forever, app, state)
+
+
+def claimed_so_far(app: Flask) -> int:
+    """How many due rows this process's task has claimed since it started."""
+    state = app.extensions.get(_STATE_KEY)
+    return state["claimed"] if state else 0
 
 
 def stop(app: Flask) -> None:
