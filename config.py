@@ -145,7 +145,7 @@ class Config:
     # transaction, looks again after SCHEDULE_POLL_SECONDS when nothing is
     # due, and drops what is SCHEDULE_LATE_SECONDS late or more.
     SCHEDULE_ENABLED = os.environ.get("SCHEDULE_ENABLED", "1") != "0"
-    SCHEDULE_BATCH = int(os.environ.get("SCHEDULE_BATCH", "100"))
+    SCHEDULE_BATCH = int(os.environ.get("SCHEDULE_BATCH", "50"))
     SCHEDULE_POLL_SECONDS = float(os.environ.get("SCHEDULE_POLL_SECONDS", "5"))
     SCHEDULE_LATE_SECONDS = 3600
     # scrypt hashes running at once (in the server's thread pool). Each takes a

@@ -31,13 +31,14 @@ from fitness_app.services.notifications.unread_counts import is_unread_for
 
 if TYPE_CHECKING:
     from fitness_app.services.schedule.loop import Claimed
+    from fitness_app.services.schedule.plan import Person
 
 LIMIT = 20
 WINDOW = timedelta(hours=24)
 _FLOOR_KEY = "fitness_digest_floor"
 
 
-def run(items: list[Claimed], users: dict[int, User], now: datetime) -> list[Callable[[], None]]:
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
     """After COMMIT, queue one composer per claimed user; the mail task does the rest."""
     return [partial(mail.send_later, partial(compose, item.user_id, now))
             for item in items if item.user_id in users]

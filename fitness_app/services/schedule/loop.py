@@ -40,6 +40,7 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import DueItem, User, utcnow
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.schedule import digest, nudges, plan, reminders, summaries
+from fitness_app.services.schedule.plan import Person
 
 log = logging.getLogger(__name__)
 _STATE_KEY = "fitness_schedule_loop"
@@ -59,7 +60,7 @@ class Claimed:
 
 
 #: kind → run(items, users, now) → what to do after COMMIT.
-KINDS: dict[str, Callable[[list[Claimed], dict[int, User], datetime], list[AfterCommit]]] = {
+KINDS: dict[str, Callable[[list[Claimed], dict[int, Person], datetime], list[AfterCommit]]] = {
     plan.REMINDER: reminders.run,
     "goal_nudge": nudges.run,
     "weekly_summary": summaries.run,
@@ -111,14 +112,15 @@ def run_due(now: datetime | None = None, limit: int | None = None) -> int:
     return len(claimed)
 
 
-def _users(ids: set[int]) -> dict[int, User]:
-    """The batch's users in one query; `notify` then finds them in the session."""
+def _users(ids: set[int]) -> dict[int, Person]:
+    """The batch's users' settings in one query, as plain rows."""
     if not ids:
         return {}
-    return {user.id: user for user in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    rows = db.session.execute(sa.select(*plan.PERSON_COLUMNS).where(User.id.in_(ids)))
+    return {row.id: row for row in rows}
 
 
-def _move_on(items: list[Claimed], users: dict[int, User], now: datetime) -> None:
+def _move_on(items: list[Claimed], users: dict[int, Person], now: datetime) -> None:
     """Delete what happens once; move what recurs to its next occurrence after now."""
     gone: list[int] = []
     moved: list[dict[str, object]] = []
@@ -160,14 +162,28 @@ def _run_forever(app: Flask, state: dict[str, Any]) -> None:
         with app.app_context():
             try:
                 claimed = run_due(limit=batch)
+                # A full batch means more may be waiting: yield, then go again at once.
+                wait = 0.0 if claimed >= batch else seconds_to_next(poll)
             except Exception:  # noqa: BLE001 - a failed turn (database down) must not end the loop
                 app.logger.exception("a scheduler turn failed; retrying in %s s", poll)
-                claimed = 0
+                claimed, wait = 0, poll
             finally:
                 db.session.remove()
         state["claimed"] += claimed
-        # A full batch means more may be waiting: yield, then go again at once.
-        socketio.sleep(0 if claimed >= batch else poll)
+        socketio.sleep(wait)
+
+
+def seconds_to_next(poll: float) -> float:
+    """How long to rest: until the next row is due, and never longer than `poll`.
+
+    One probe of the `due_at` index. Rows that another process adds for
+    sooner are seen at the next look, `poll` seconds at most from now.
+    """
+    upcoming = db.session.scalar(sa.select(sa.func.min(DueItem.due_at)))
+    db.session.rollback()
+    if upcoming is None:
+        return poll
+    return min(poll, max(0.0, (plan.aware(upcoming) - utcnow()).total_seconds()))
 
 
 def start(app: Flask) -> None:

@@ -16,24 +16,25 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from fitness_app.extensions import db
-from fitness_app.models import Goal, User, Workout
-from fitness_app.services import timezones
+from fitness_app.models import Goal, Workout
+from fitness_app.services import preferences, timezones
 from fitness_app.services.notifications import store
 from fitness_app.services.training import goal_rules
 
 if TYPE_CHECKING:
     from fitness_app.services.schedule.loop import Claimed
+    from fitness_app.services.schedule.plan import Person
 
 PERIODS = ("week", "month")
 UNITS = {"workouts": "workouts", "distance_km": "km", "duration_minutes": "minutes"}
 
 
-def run(items: list[Claimed], users: dict[int, User], now: datetime) -> list[Callable[[], None]]:
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
     """Notify each claimed user who has a week or month goal still open."""
     nudged = [users[item.user_id] for item in items
               if item.user_id in users and users[item.user_id].goal_count > 0]
     goals = _goals(user.id for user in nudged)
-    by_day: dict[date, list[User]] = defaultdict(list)
+    by_day: dict[date, list[Person]] = defaultdict(list)
     for user in nudged:
         if goals.get(user.id):
             by_day[timezones.local_today(user.timezone, now)].append(user)
@@ -46,17 +47,19 @@ def run(items: list[Claimed], users: dict[int, User], now: datetime) -> list[Cal
             if open_goals:
                 title, message = wording(open_goals)
                 store.notify(user.id, "goal_nudge", title, message,
-                             {"goals": [entry["data"] for entry in open_goals]})
+                             {"goals": [entry["data"] for entry in open_goals]},
+                             silent=preferences.is_silent(user, "goal_nudge", now))
     return []
 
 
-def _goals(user_ids: Iterable[int]) -> dict[int, list[Goal]]:
+def _goals(user_ids: Iterable[int]) -> dict[int, list[sa.Row[Any]]]:
+    """Their week and month goals, as plain rows (id, user_id, kind, target, period)."""
     ids = list(user_ids)
-    found: dict[int, list[Goal]] = defaultdict(list)
+    found: dict[int, list[sa.Row[Any]]] = defaultdict(list)
     if not ids:
         return found
-    for goal in db.session.scalars(
-        sa.select(Goal)
+    for goal in db.session.execute(
+        sa.select(Goal.id, Goal.user_id, Goal.kind, Goal.target, Goal.period)
         .where(Goal.user_id.in_(ids), Goal.period.in_(PERIODS), Goal.kind.in_(UNITS))
         .order_by(Goal.user_id, Goal.id)
     ):
@@ -86,7 +89,9 @@ def period_totals(user_ids: list[int], period: str, today: date) -> dict[int, go
             for uid, count, minutes, km in rows}
 
 
-def _open(goal: Goal, totals: goal_rules.Totals | None, today: date) -> dict[str, Any] | None:
+def _open(
+    goal: sa.Row[Any], totals: goal_rules.Totals | None, today: date
+) -> dict[str, Any] | None:
     """What is left of a goal in its current period, or None when it is achieved."""
     left = goal.target - goal_rules.amount(goal.kind, totals or goal_rules.Totals())
     if left <= 0:

@@ -8,7 +8,8 @@ Deleting a workout or a user deletes their rows by ON DELETE CASCADE.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -20,6 +21,33 @@ from fitness_app.services.schedule import clock
 REMINDER = "reminder"
 #: The kinds that come back every day or week: one row per user and kind.
 RECURRING = ("goal_nudge", "weekly_summary", "digest")
+
+
+class Person(Protocol):
+    """What the scheduler reads of a user: a `User`, or a row of `PERSON_COLUMNS`.
+
+    The loop reads its batches' users as plain rows: building and expiring an
+    ORM object per user cost more than the rest of a nudge.
+    """
+
+    id: int
+    timezone: str
+    quiet_start: time | None
+    quiet_end: time | None
+    muted: str
+    goal_count: int
+    reminder_minutes: int | None
+    nudge_time: time | None
+    summary_day: str | None
+    summary_time: time | None
+    digest_time: time | None
+
+
+PERSON_COLUMNS = (
+    User.id, User.timezone, User.quiet_start, User.quiet_end, User.muted, User.goal_count,
+    User.reminder_minutes, User.nudge_time, User.summary_day, User.summary_time,
+    User.digest_time,
+)
 
 
 def aware(moment: datetime) -> datetime:
@@ -34,7 +62,7 @@ def starts_at(workout: Workout, zone_name: str | None) -> datetime | None:
     return clock.at_local(workout.performed_on, workout.start_time, timezones.zone(zone_name))
 
 
-def reminder_due(workout: Workout, user: User) -> datetime | None:
+def reminder_due(workout: Workout, user: Person) -> datetime | None:
     """When a planned workout's reminder is due, or None when it gets none."""
     start = starts_at(workout, user.timezone)
     if workout.completed_at is not None or start is None or user.reminder_minutes is None:
@@ -42,7 +70,7 @@ def reminder_due(workout: Workout, user: User) -> datetime | None:
     return start - timedelta(minutes=user.reminder_minutes)
 
 
-def next_due(user: User, kind: str, after: datetime) -> datetime | None:
+def next_due(user: Person, kind: str, after: datetime) -> datetime | None:
     """The first instant after `after` of a recurring kind, from the user's settings."""
     zone = timezones.zone(user.timezone)
     if kind == "goal_nudge" and user.nudge_time is not None:

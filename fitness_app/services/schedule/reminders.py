@@ -17,7 +17,7 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import User, Workout, utcnow
-from fitness_app.services import timezones
+from fitness_app.services import preferences, timezones
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.payload import iso_utc
 from fitness_app.services.schedule import plan
@@ -25,9 +25,10 @@ from fitness_app.signals import workout_completed, workout_saved
 
 if TYPE_CHECKING:
     from fitness_app.services.schedule.loop import Claimed
+    from fitness_app.services.schedule.plan import Person
 
 
-def run(items: list[Claimed], users: dict[int, User], now: datetime) -> list[Callable[[], None]]:
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
     """Notify each claimed reminder whose workout is still planned with a time."""
     ids = [item.workout_id for item in items if item.workout_id is not None]
     workouts = {w.id: w for w in db.session.scalars(sa.select(Workout).where(Workout.id.in_(ids)))}
@@ -46,6 +47,7 @@ def run(items: list[Claimed], users: dict[int, User], now: datetime) -> list[Cal
             f"{workout.title} at {local:%H:%M}",
             starts_in(start, now, local),
             {"workout_id": workout.id, "starts_at": iso_utc(start)},
+            silent=preferences.is_silent(user, "reminder", now),
         )
     return []
 

@@ -15,27 +15,29 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from fitness_app.extensions import db
-from fitness_app.models import User, Workout
-from fitness_app.services import timezones
+from fitness_app.models import Workout
+from fitness_app.services import preferences, timezones
 from fitness_app.services.notifications import store
 from fitness_app.services.training.goal_rules import Totals, format_number
 
 if TYPE_CHECKING:
     from fitness_app.services.schedule.loop import Claimed
+    from fitness_app.services.schedule.plan import Person
 
 
-def run(items: list[Claimed], users: dict[int, User], now: datetime) -> list[Callable[[], None]]:
-    by_day: dict[date, list[int]] = defaultdict(list)
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
+    by_day: dict[date, list[Person]] = defaultdict(list)
     for item in items:
-        if item.user_id in users:
-            by_day[timezones.local_today(users[item.user_id].timezone, now)].append(item.user_id)
-    for today, ids in by_day.items():
-        weeks = two_weeks(ids, today)
-        for user_id in ids:
-            recent, previous = weeks.get(user_id, (Totals(), Totals()))
+        if (user := users.get(item.user_id)) is not None:
+            by_day[timezones.local_today(user.timezone, now)].append(user)
+    for today, group in by_day.items():
+        weeks = two_weeks([user.id for user in group], today)
+        for user in group:
+            recent, previous = weeks.get(user.id, (Totals(), Totals()))
             title, message = wording(recent, previous)
-            store.notify(user_id, "weekly_summary", title, message,
-                         figures(recent, previous, today))
+            store.notify(user.id, "weekly_summary", title, message,
+                         figures(recent, previous, today),
+                         silent=preferences.is_silent(user, "weekly_summary", now))
     return []
 
 
