@@ -13,6 +13,11 @@ the loop lag during the burst, and the other user's HTTP latencies.
 Idle: the same server with nothing due, its CPU over IDLE_SECONDS, with the
 scheduler on and off (SCHEDULE_ENABLED=0), interleaved, twice each.
 
+Turns: the same burst in this process (threading mode, no server), every
+turn timed in CPU seconds (`time.thread_time`), which a busy machine's
+preemption does not inflate: the largest is what one turn holds the loop for
+on a quiet machine.
+
 Every phase has a deadline; everything started here is stopped on the way out.
 """
 
@@ -233,6 +238,30 @@ def burst(workdir: Path, url: str, mode: str, users: int, watchers: int) -> dict
     return result
 
 
+def turns(workdir: Path, url: str, users: int) -> dict[str, Any]:
+    """Every turn of the burst run in-process, each timed in CPU milliseconds."""
+    from fitness_app import create_app
+    from fitness_app.extensions import db
+    from fitness_app.services.schedule import loop
+
+    seed(url, users, datetime.now(UTC) - timedelta(seconds=5))
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    cpu_ms: list[float] = []
+    wall = time.monotonic()
+    with app.app_context():
+        while True:
+            start = time.thread_time()
+            claimed = loop.run_due()
+            cpu_ms.append((time.thread_time() - start) * 1000)
+            if not claimed:
+                break
+        db.engine.dispose()
+    return {"users": users, "turns": len(cpu_ms) - 1, "batch": app.config["SCHEDULE_BATCH"],
+            "cpu_s": round(sum(cpu_ms) / 1000, 1), "wall_s": round(time.monotonic() - wall, 1),
+            "turn_cpu_ms": {"p50": percentile(cpu_ms, 0.5), "p99": percentile(cpu_ms, 0.99),
+                            "max": max(cpu_ms)}}
+
+
 def idle(workdir: Path, url: str, mode: str, seconds: float, rounds: int) -> dict[str, Any]:
     """CPU share of an idle server, scheduler on and off, interleaved."""
     shares: dict[str, list[float]] = {"on": [], "off": []}
@@ -255,7 +284,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--idle-seconds", type=float, default=60)
     parser.add_argument("--idle-rounds", type=int, default=2)
-    parser.add_argument("--phases", default="burst,idle")
+    parser.add_argument("--phases", default="burst,turns,idle")
     args = parser.parse_args()
     mode = "gevent" if args.database == "postgresql" else "eventlet"
     results: dict[str, Any] = {}
@@ -269,6 +298,8 @@ def main() -> None:
                                check=True, capture_output=True)
                 if phase == "burst":
                     results["burst"] = burst(workdir, url, mode, args.users, args.watchers)
+                elif phase == "turns":
+                    results["turns"] = turns(workdir, url, args.users)
                 elif phase == "idle":
                     results["idle"] = idle(workdir, url, mode, args.idle_seconds,
                                            args.idle_rounds)
