@@ -12,7 +12,9 @@ transaction (`run_due`):
    logged, not sent, so a long outage brings no flood of stale reminders;
 3. take one row per user: the others wait for the next turn, so a user's
    reminder and nudge of the same minute never share a delivery unit (and so
-   never share a popup `group`);
+   never share a popup `group`); lock those users in ascending id order, in
+   one statement, so a turn never deadlocks with another transaction that
+   locks several users in the same order;
 4. let each kind's module do the work (`notify` inside this `delivery()`);
 5. delete one-off rows and move recurring ones to their next occurrence, then
    COMMIT: the notification and the row's new time commit together, so a
@@ -41,6 +43,7 @@ from fitness_app.models import DueItem, User, utcnow
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.schedule import digest, nudges, plan, reminders, summaries
 from fitness_app.services.schedule.plan import Person
+from fitness_app.services.sql import lock_users
 
 log = logging.getLogger(__name__)
 _STATE_KEY = "fitness_schedule_loop"
@@ -99,6 +102,8 @@ def run_due(now: datetime | None = None, limit: int | None = None) -> int:
                 users_taken.add(item.user_id)
                 taken.append(item)
         users = _users({item.user_id for item in late + taken})
+        # Every user this turn notifies, locked up front in id order (one round trip).
+        lock_users(item.user_id for item in taken)
         by_kind: dict[str, list[Claimed]] = defaultdict(list)
         for item in taken:
             by_kind[item.kind].append(item)
