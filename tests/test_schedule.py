@@ -327,8 +327,8 @@ def test_the_weekly_summary_compares_the_last_seven_days_with_the_seven_before(a
     for day in ("2026-03-23", "2026-03-25", "2026-03-27", "2026-03-29"):  # this one
         log_done(ann, day, km="8", minutes="50")
     log_done(ann, "2026-03-15", km="42", minutes="240")  # 14 days ago: in neither
-    clock.move_to(utc(2026, 3, 29, 16))
-    assert turn(app) == 1
+    clock.move_to(utc(2026, 3, 29, 16))  # (Sunday's nudge, ten hours late, is dropped)
+    drain(app)
     [summary] = inbox(ann, "weekly_summary")
     assert summary["data"] == {
         "workouts": {"value": 4, "previous": 3},
@@ -428,3 +428,24 @@ def test_bad_reminder_settings_get_400_with_a_message(app, ann, fields, message)
     assert response.status_code == 400
     assert message in response.data.decode()
     assert due_rows(app) == []
+
+
+def test_a_nudge_and_a_summary_speak_the_users_unit(app, ann, clock):
+    clock.move_to(utc(2026, 3, 27, 9))  # Friday
+    save_settings(ann, units="imperial", nudge_time="08:00", summary_day="sun",
+                  summary_time="18:00")
+    add_goal(ann, "distance_km", "20", "month")  # typed in miles
+    response = ann.post("/workouts/new", data={
+        "title": "Long run", "activity": "run", "duration_minutes": "80",
+        "distance_mi": "8", "performed_on": "2026-03-27", "completed": "y"})
+    assert response.status_code == 302
+    clock.move_to(utc(2026, 3, 28, 7))
+    assert turn(app) == 1
+    [nudge] = inbox(ann, "goal_nudge")
+    assert nudge["data"]["goals"][0]["left"] == 12 and nudge["data"]["goals"][0]["unit"] == "mi"
+    assert nudge["message"].startswith("20 mi this month: 12 mi left, 4 days to go")
+    clock.move_to(utc(2026, 3, 29, 16))  # (Sunday's nudge, ten hours late, is dropped)
+    drain(app)
+    [summary] = inbox(ann, "weekly_summary")
+    assert summary["title"] == "Your week: 1 workout, 8 mi"
+    assert summary["data"]["distance_km"]["value"] == round(8 * 1.609344, 2)

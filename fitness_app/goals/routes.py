@@ -29,7 +29,8 @@ def index() -> str:
 def new() -> Response | tuple[str, int]:
     form = GoalForm()
     if form.validate_on_submit():
-        service.create_goal(current_user.id, form.kind.data, form.target.data, form.period.data)
+        service.create_goal(current_user.id, form.kind.data, form.stored_target(),
+                            form.period.data)
         flash("Goal saved.", "success")
         return redirect(url_for("goals.index"))
     return render_form("goals/form.html", form, goal=None)
@@ -38,9 +39,9 @@ def new() -> Response | tuple[str, int]:
 @bp.route("/<int:goal_id>/edit", methods=["GET", "POST"])
 def edit(goal_id: int) -> Response | tuple[str, int]:
     goal = _owned(goal_id)
-    form = GoalForm(obj=goal)
+    form = GoalForm.for_goal(goal)
     if form.validate_on_submit():
-        service.update_goal(goal, form.kind.data, form.target.data, form.period.data)
+        service.update_goal(goal, form.kind.data, form.stored_target(), form.period.data)
         flash("Goal updated.", "success")
         return redirect(url_for("goals.index"))
     return render_form("goals/form.html", form, goal=goal)

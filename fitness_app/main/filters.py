@@ -8,11 +8,9 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from fitness_app.main import bp
-from fitness_app.models import Notification
-from fitness_app.services import timezones
-from fitness_app.services.notifications.payload import iso_utc, page_for
+from fitness_app.services import timezones, units
+from fitness_app.services.notifications.payload import iso_utc
 from fitness_app.services.preferences import current_today
-from fitness_app.services.training.goal_rules import UNITS
 
 APP_NAME = "Stride"
 
@@ -59,11 +57,16 @@ def number(value: float) -> str:
     return f"{round(float(value), 1):g}"
 
 
-@bp.app_template_filter("goal_unit")
-def goal_unit(kind: str, value: float) -> str:
-    """The unit a goal counts in, so `12 / 7` reads `12 / 7 workouts`."""
-    one, many = UNITS.get(kind, ("", ""))
-    return one if value == 1 else many
+@bp.app_template_filter("distance")
+def distance(km: float) -> str:
+    """A stored distance in the signed-in user's unit: `6.2 km` or `3.9 mi`."""
+    return units.distance(km, units.of(current_user))
+
+
+@bp.app_template_global("distance_unit")
+def distance_unit() -> str:
+    """`km` or `mi`: the signed-in user's unit, for labels and hints."""
+    return units.symbol(units.of(current_user))
 
 
 @bp.app_template_filter("moment")
@@ -78,9 +81,3 @@ def moment(when: datetime) -> Markup:
     return Markup('<time datetime="{}" data-relative>{}</time>').format(
         iso_utc(local), escape(text)
     )
-
-
-@bp.app_template_global("notification_url")
-def notification_url(notification: Notification) -> str:
-    """Where an inbox row leads: the same page as the popup's `url`."""
-    return page_for(notification)

@@ -55,8 +55,12 @@ def save(
     quiet_start: time | None,
     quiet_end: time | None,
     muted: Iterable[str],
+    *,
+    units: str | None = None,
 ) -> None:
     user.timezone = timezones.clean_zone(zone_name)
+    if units is not None:
+        user.units = units
     user.quiet_start, user.quiet_end = quiet_start, quiet_end
     user.muted = ",".join(kind for kind, _ in MUTABLE_KINDS if kind in set(muted))
     db.session.commit()

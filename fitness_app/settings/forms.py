@@ -1,16 +1,18 @@
-"""The settings form: time zone, quiet hours and muted kinds."""
+"""The settings form: time zone, quiet hours, muted kinds, who sees new workouts, units."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wtforms import SelectChoice, SelectMultipleField, StringField, TimeField
+from flask_login import current_user
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from fitness_app.forms import Form, strip
 from fitness_app.models import User
-from fitness_app.services import preferences, timezones
+from fitness_app.services import preferences, timezones, units
+from fitness_app.services.social.visibility import LEVELS
 from fitness_app.settings.reminder_fields import ReminderFields
 
 
@@ -30,6 +32,16 @@ class SettingsForm(ReminderFields, Form):
         option_widget=CheckboxInput(),
         validate_choice=True,
     )
+    # Together (services/social/): who sees a new workout unless its form says otherwise.
+    default_visibility = SelectField(
+        "New workouts are seen by",
+        choices=[SelectChoice(level, label) for level, label in LEVELS],
+        # Absent from a post (an older client): unchanged.
+        default=lambda: current_user.default_visibility,
+    )
+    # Left out of a POST, the user's current choice stays.
+    units = SelectField("Units", choices=[SelectChoice(v, label) for v, label in units.CHOICES],
+                        default=lambda: units.of(current_user))
 
     @classmethod
     def for_user(cls, user: User) -> SettingsForm:
@@ -38,6 +50,8 @@ class SettingsForm(ReminderFields, Form):
             "quiet_start": user.quiet_start,
             "quiet_end": user.quiet_end,
             "muted": sorted(preferences.muted_kinds(user)),
+            "default_visibility": user.default_visibility,
+            "units": units.of(user),
             **cls.reminder_data(user),
         })
 

@@ -20,6 +20,8 @@ from fitness_app.settings.forms import SettingsForm
 def index() -> Response | tuple[str, int]:
     form = SettingsForm() if request.method == "POST" else SettingsForm.for_user(current_user)
     if form.validate_on_submit():
+        # Together: who sees new workouts, saved in the commit below.
+        current_user.default_visibility = form.default_visibility.data
         # Reminders, nudges, summary, digest: rows rewritten in the commit below.
         schedule_settings.save(current_user, form.timing(), form.timezone.data)
         preferences.save(
@@ -28,6 +30,7 @@ def index() -> Response | tuple[str, int]:
             form.quiet_start.data,
             form.quiet_end.data,
             form.muted.data or [],
+            units=form.units.data,
         )
         flash("Settings saved.", "success")
         return redirect(url_for("settings.index"))

@@ -4,7 +4,7 @@ Existing users get reminders 30 minutes ahead (the form's default) and no
 nudge, summary or digest until they choose a time.
 
 Revision ID: e3b8c4d1f6a7
-Revises: d7e1f3a5b9c2
+Revises: e3a8b6c1d2f4
 Create Date: 2026-12-04 10:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'e3b8c4d1f6a7'
-down_revision = 'd7e1f3a5b9c2'
+down_revision = 'e3a8b6c1d2f4'
 branch_labels = None
 depends_on = None
 

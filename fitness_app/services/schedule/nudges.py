@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import Goal, Workout
-from fitness_app.services import preferences, timezones
+from fitness_app.services import preferences, timezones, units
 from fitness_app.services.notifications import store
 from fitness_app.services.training import goal_rules
 
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from fitness_app.services.schedule.plan import Person
 
 PERIODS = ("week", "month")
-UNITS = {"workouts": "workouts", "distance_km": "km", "duration_minutes": "minutes"}
+#: The goal kinds a nudge speaks of, with the unit of `left` (distances: the user's own).
+UNITS = {"workouts": "workouts", "distance_km": None, "duration_minutes": "minutes"}
 
 
 def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
@@ -42,10 +43,13 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
         totals = {period: period_totals([u.id for u in group], period, today)
                   for period in PERIODS}
         for user in group:
-            open_goals = [entry for goal in goals[user.id]
-                          if (entry := _open(goal, totals[goal.period].get(user.id), today))]
+            unit = units.of(user)
+            open_goals = [
+                entry for goal in goals[user.id]
+                if (entry := _open(goal, totals[goal.period].get(user.id), today, unit))
+            ]
             if open_goals:
-                title, message = wording(open_goals)
+                title, message = wording(open_goals, unit)
                 store.notify(user.id, "goal_nudge", title, message,
                              {"goals": [entry["data"] for entry in open_goals]},
                              silent=preferences.is_silent(user, "goal_nudge", now))
@@ -90,19 +94,22 @@ def period_totals(user_ids: list[int], period: str, today: date) -> dict[int, go
 
 
 def _open(
-    goal: sa.Row[Any], totals: goal_rules.Totals | None, today: date
+    goal: sa.Row[Any], totals: goal_rules.Totals | None, today: date, unit: str
 ) -> dict[str, Any] | None:
-    """What is left of a goal in its current period, or None when it is achieved."""
+    """What is left of a goal in its current period, or None when it is achieved.
+
+    A distance left is given in the user's unit (`km` or `mi`), as their goals are.
+    """
     left = goal.target - goal_rules.amount(goal.kind, totals or goal_rules.Totals())
     if left <= 0:
         return None
     _, end = goal_rules.period_bounds(goal.period, today)
-    days_left = (end - today).days
-    left = round(left, 2)
     return {
         "goal": goal,
-        "data": {"goal_id": goal.id, "left": left, "unit": UNITS[goal.kind],
-                 "days_left": days_left},
+        "data": {"goal_id": goal.id,
+                 "left": round(goal_rules.shown(goal.kind, left, unit), 2),
+                 "unit": UNITS[goal.kind] or units.symbol(unit),
+                 "days_left": (end - today).days},
     }
 
 
@@ -116,10 +123,10 @@ def _left_phrase(entry: dict[str, Any]) -> str:
     return f"{goal_rules.format_number(data['left'])} {unit} left, {when}"
 
 
-def wording(open_goals: list[dict[str, Any]]) -> tuple[str, str]:
+def wording(open_goals: list[dict[str, Any]], unit: str) -> tuple[str, str]:
     """The title and message: the one goal in the title, or how many are open."""
     lines = [
-        f"{goal_rules.describe(e['goal'].kind, e['goal'].period, e['goal'].target)}: "
+        f"{goal_rules.describe(e['goal'].kind, e['goal'].period, e['goal'].target, unit)}: "
         f"{_left_phrase(e)}"
         for e in open_goals
     ]

@@ -35,6 +35,7 @@ class Person(Protocol):
     quiet_start: time | None
     quiet_end: time | None
     muted: str
+    units: str
     goal_count: int
     reminder_minutes: int | None
     nudge_time: time | None
@@ -44,7 +45,8 @@ class Person(Protocol):
 
 
 PERSON_COLUMNS = (
-    User.id, User.timezone, User.quiet_start, User.quiet_end, User.muted, User.goal_count,
+    User.id, User.timezone, User.quiet_start, User.quiet_end, User.muted, User.units,
+    User.goal_count,
     User.reminder_minutes, User.nudge_time, User.summary_day, User.summary_time,
     User.digest_time,
 )

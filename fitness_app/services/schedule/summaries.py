@@ -16,9 +16,9 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import Workout
-from fitness_app.services import preferences, timezones
+from fitness_app.services import preferences, timezones, units
 from fitness_app.services.notifications import store
-from fitness_app.services.training.goal_rules import Totals, format_number
+from fitness_app.services.training.goal_rules import Totals
 
 if TYPE_CHECKING:
     from fitness_app.services.schedule.loop import Claimed
@@ -34,7 +34,7 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
         weeks = two_weeks([user.id for user in group], today)
         for user in group:
             recent, previous = weeks.get(user.id, (Totals(), Totals()))
-            title, message = wording(recent, previous)
+            title, message = wording(recent, previous, units.of(user))
             store.notify(user.id, "weekly_summary", title, message,
                          figures(recent, previous, today),
                          silent=preferences.is_silent(user, "weekly_summary", now))
@@ -87,8 +87,11 @@ def _duration(minutes: float) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def wording(recent: Totals, previous: Totals) -> tuple[str, str]:
-    """`Your week: 4 workouts, 32 km` and a sentence that compares it with the week before."""
+def wording(recent: Totals, previous: Totals, unit: str = units.METRIC) -> tuple[str, str]:
+    """`Your week: 4 workouts, 32 km` and a sentence that compares it with the week before.
+
+    Distances read in the user's unit; `data` keeps kilometres.
+    """
     if not recent.workouts:
         if previous.workouts:
             return ("Your week: a rest week",
@@ -98,7 +101,7 @@ def wording(recent: Totals, previous: Totals) -> tuple[str, str]:
                 "why not plan one for tomorrow?")
     parts = [f"{recent.workouts} workout{'s' if recent.workouts != 1 else ''}"]
     if recent.distance_km:
-        parts.append(f"{format_number(recent.distance_km)} km")
+        parts.append(units.distance(recent.distance_km, unit))
     parts.append(_duration(recent.duration_minutes))
     title = "Your week: " + ", ".join(parts[:2])
     if recent.distance_km or previous.distance_km:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from fitness_app.services import units as distance_units
+
 KINDS = ("workouts", "distance_km", "duration_minutes", "streak_days")
 PERIODS = ("week", "month", "all_time")
 
@@ -82,13 +84,25 @@ PERIOD_PHRASES = {"week": "this week", "month": "this month", "all_time": "in to
 
 def format_number(value: float) -> str:
     """`3` for whole numbers, `6.2` otherwise: how people write distances."""
-    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+    return distance_units.number(value)
 
 
-def describe(kind: str, period: str, target: float) -> str:
-    """Human wording of a goal, e.g. `3 workouts this week` or `7-day streak`."""
+def shown(kind: str, value: float, units: str = distance_units.METRIC) -> float:
+    """A goal's figure as the user reads and types it: distances in their unit."""
+    return distance_units.from_km(value, units) if kind == "distance_km" else value
+
+
+def unit_word(kind: str, value: float, units: str = distance_units.METRIC) -> str:
+    """`workout`, `workouts`, `km`, `mi`, `minutes`: what a goal's figure counts."""
+    if kind == "distance_km":
+        return distance_units.symbol(units)
+    singular, plural = UNITS.get(kind, ("", ""))
+    return singular if value == 1 else plural
+
+
+def describe(kind: str, period: str, target: float, units: str = distance_units.METRIC) -> str:
+    """Human wording of a goal, e.g. `3 workouts this week`, `7-day streak`, `50 mi this month`."""
     if kind == "streak_days":
         return f"{format_number(target)}-day streak"
-    singular, plural = UNITS[kind]
-    unit = singular if target == 1 else plural
-    return f"{format_number(target)} {unit} {PERIOD_PHRASES[period]}"
+    figure = shown(kind, target, units)
+    return f"{format_number(figure)} {unit_word(kind, figure, units)} {PERIOD_PHRASES[period]}"

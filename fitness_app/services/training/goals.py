@@ -20,7 +20,7 @@ from flask import Flask
 
 from fitness_app.extensions import db
 from fitness_app.models import Achievement, Goal, User, Workout
-from fitness_app.services import preferences
+from fitness_app.services import preferences, units
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.sql import insert_ignoring_duplicates, lock_user
@@ -33,6 +33,20 @@ class GoalProgress:
     goal: Goal
     value: float
     description: str
+    #: The owner's units: `value` and the goal's target are in km for distance goals.
+    unit: str = units.METRIC
+
+    @property
+    def shown_value(self) -> float:
+        return goal_rules.shown(self.goal.kind, self.value, self.unit)
+
+    @property
+    def shown_target(self) -> float:
+        return goal_rules.shown(self.goal.kind, self.goal.target, self.unit)
+
+    @property
+    def unit_word(self) -> str:
+        return goal_rules.unit_word(self.goal.kind, self.shown_target, self.unit)
 
     @property
     def percent(self) -> int:
@@ -118,13 +132,14 @@ def evaluate(user_id: int, day: date, goals: list[Goal] | None = None) -> list[G
     if not goals:
         return []
     lock_user(user_id)
+    unit = units.of(db.session.get(User, user_id))
     achieved = []
     for goal, value, key in _measure(user_id, goals, day, streaks.current(user_id)):
         if key is None or value < goal.target:
             continue
         if insert_ignoring_duplicates(Achievement, {"goal_id": goal.id, "period_key": key}):
             achieved.append(goal)
-            text = goal_rules.describe(goal.kind, goal.period, goal.target)
+            text = goal_rules.describe(goal.kind, goal.period, goal.target, unit)
             store.notify(
                 user_id,
                 "goal_achieved",
@@ -199,7 +214,9 @@ def progress_for(user_id: int, today: date | None = None) -> list[GoalProgress]:
     goals = user_goals(user_id)
     if not goals:
         return []
-    today = today or preferences.user_today(db.session.get(User, user_id))
+    user = db.session.get(User, user_id)
+    today = today or preferences.user_today(user)
+    unit = units.of(user)
     run = streaks.current(user_id)
     streak = float(run.length_on(today)) if run else 0.0
     progress = []
@@ -207,7 +224,7 @@ def progress_for(user_id: int, today: date | None = None) -> list[GoalProgress]:
         if goal.kind == "streak_days":
             value = streak
         progress.append(GoalProgress(
-            goal, value, goal_rules.describe(goal.kind, goal.period, goal.target)
+            goal, value, goal_rules.describe(goal.kind, goal.period, goal.target, unit), unit
         ))
     return progress
 

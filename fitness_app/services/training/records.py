@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from fitness_app.extensions import db
-from fitness_app.models import PersonalRecord, Workout
+from fitness_app.models import PersonalRecord, User, Workout
+from fitness_app.services import units
 from fitness_app.services.notifications import store
 from fitness_app.services.sql import lock_user
 from fitness_app.services.training.goal_rules import format_number
@@ -35,12 +36,12 @@ class NewRecord:
     value: float
     previous: float
 
-    def message(self) -> str:
-        """`Longest ride yet: 82 km, 12 km more than before`."""
+    def message(self, unit: str = units.METRIC) -> str:
+        """`Longest ride yet: 82 km, 12 km more than before`, distances in the user's unit."""
         noun = NOUNS.get(self.activity, self.activity)
         return (
-            f"Longest {noun} yet: {_amount(self.record, self.value)}, "
-            f"{_amount(self.record, self.value - self.previous)} more than before"
+            f"Longest {noun} yet: {_amount(self.record, self.value, unit)}, "
+            f"{_amount(self.record, self.value - self.previous, unit)} more than before"
         )
 
     def data(self) -> dict[str, object]:
@@ -48,7 +49,9 @@ class NewRecord:
                 "previous": self.previous}
 
 
-def _amount(record: str, value: float) -> str:
+def _amount(record: str, value: float, unit: str) -> str:
+    if record == "distance_km":
+        return units.distance(value, unit)
     singular, plural = MEASURES[record]
     return f"{format_number(value)} {singular if value == 1 else plural}"
 
@@ -118,8 +121,9 @@ def check(workout: Workout) -> NewRecord | None:
     if not news:
         return None
     new = news[0]
+    unit = units.of(db.session.get(User, workout.user_id))
     store.notify(workout.user_id, "personal_record", "Personal record",
-                         new.message(), new.data())
+                 new.message(unit), new.data())
     return new
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from fitness_app.extensions import db
-from fitness_app.models import Workout, utcnow
+from fitness_app.models import User, Workout, utcnow
+from fitness_app.services import units
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
-from fitness_app.services.training.goal_rules import format_number
 from fitness_app.signals import (
     workout_changed,
     workout_completed,
@@ -27,7 +27,10 @@ from fitness_app.signals import (
     workout_saved,
 )
 
-FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on", "start_time")
+FIELDS = (
+    "title", "activity", "duration_minutes", "distance_km", "performed_on", "visibility",
+    "start_time",
+)
 
 
 class Completion(enum.Enum):
@@ -44,16 +47,21 @@ class WorkoutInput:
     distance_km: float | None
     performed_on: date
     start_time: time | None = None
+    # None: the owner's `default_visibility` (the column's default).
+    visibility: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in FIELDS}
+        values = {name: getattr(self, name) for name in FIELDS}
+        if values["visibility"] is None:
+            del values["visibility"]
+        return values
 
 
-def summary(workout: Workout) -> str:
-    """`Tempo run, 6.2 km in 31 min`: what a person wants to read in a popup."""
+def summary(workout: Workout, unit: str = units.METRIC) -> str:
+    """`Tempo run, 6.2 km in 31 min`: what a person wants to read in a popup, in their unit."""
     parts = [workout.title]
     if workout.distance_km:
-        parts.append(f", {format_number(workout.distance_km)} km in")
+        parts.append(f", {units.distance(workout.distance_km, unit)} in")
     else:
         parts.append(",")
     parts.append(f" {workout.duration_minutes} min")
@@ -65,7 +73,8 @@ def _completion_flow(workout: Workout) -> None:
         workout.user_id,
         "workout_completed",
         "Workout completed",
-        summary(workout),
+        # Written once, in the owner's unit: the row is what every later read shows.
+        summary(workout, units.of(db.session.get(User, workout.user_id))),
         {"workout_id": workout.id, "activity": workout.activity},
     )
     workout_completed.send(workout, workout=workout)
