@@ -375,7 +375,9 @@ def test_a_users_items_of_the_same_minute_go_in_separate_units(app, ann, clock):
     assert turn(app) == 2  # both claimed, one of them done
     assert len(inbox(ann)) == 1
     assert turn(app) == 1
-    assert sorted(n["kind"] for n in inbox(ann)) == ["goal_nudge", "reminder"]
+    notifications = inbox(ann)
+    assert sorted(n["kind"] for n in notifications) == ["goal_nudge", "reminder"]
+    assert len({n["group"] for n in notifications}) == 2  # two popups, two pushes
 
 
 def test_due_rows_survive_a_restart(database, clock):

@@ -11,8 +11,9 @@ transaction (`run_due`):
 2. drop the rows more than SCHEDULE_LATE_SECONDS late (the server was down):
    logged, not sent, so a long outage brings no flood of stale reminders;
 3. take one row per user: the others wait for the next turn, so a user's
-   reminder and nudge of the same minute never share a delivery unit (and so
-   never share a popup `group`); lock those users in ascending id order, in
+   reminder and nudge of the same minute never share a delivery unit (each
+   kind also passes `notify(..., new_group=True)`: one popup, one push per
+   item, whatever a unit holds); lock those users in ascending id order, in
    one statement, so a turn never deadlocks with another transaction that
    locks several users in the same order;
 4. let each kind's module do the work (`notify` inside this `delivery()`);

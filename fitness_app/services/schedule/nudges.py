@@ -52,7 +52,8 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
                 title, message = wording(open_goals, unit)
                 store.notify(user.id, "goal_nudge", title, message,
                              {"goals": [entry["data"] for entry in open_goals]},
-                             silent=preferences.is_silent(user, "goal_nudge", now))
+                             silent=preferences.is_silent(user, "goal_nudge", now),
+                             new_group=True)
     return []
 
 

@@ -48,6 +48,7 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
             starts_in(start, now, local),
             {"workout_id": workout.id, "starts_at": iso_utc(start)},
             silent=preferences.is_silent(user, "reminder", now),
+            new_group=True,  # its own popup and push, whatever else the turn stores
         )
     return []
 

@@ -37,7 +37,8 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
             title, message = wording(recent, previous, units.of(user))
             store.notify(user.id, "weekly_summary", title, message,
                          figures(recent, previous, today),
-                         silent=preferences.is_silent(user, "weekly_summary", now))
+                         silent=preferences.is_silent(user, "weekly_summary", now),
+                         new_group=True)
     return []
 
 
