@@ -70,7 +70,7 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from fitness_app import assets, database, forms, headers, limits, urls
+    from fitness_app import assets, database, forms, headers, limits, outages, urls
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
     from fitness_app.services.notifications import replay
@@ -83,6 +83,8 @@ def register_extensions(app: Flask) -> None:
     from fitness_app.sockets import events  # noqa: F401 - registers the socket handlers
     from fitness_app.sockets import limits as socket_limits
 
+    outages.init_app(app)
+    database.configure(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

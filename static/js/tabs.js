@@ -38,6 +38,7 @@
     var on = options.handlers;
     var link = { shared: shared(), leader: false, connected: false, socket: null };
     var socket = null;
+    var retry = null;
     var lastCount = null;
     window.fitnessLink = link;
 
@@ -72,7 +73,18 @@
         status(false, reason === "io server disconnect");
       });
       socket.io.on("reconnect_attempt", function () { status(false, false); });
-      socket.on("connect_error", function () { status(false, false); });
+      // While the server's database is away it refuses connections with "unavailable".
+      // socket.io never retries a refusal by itself (socket.active is false), so
+      // the page does, 2-5 s later, spread out so pages do not all return at once.
+      socket.on("connect_error", function (err) {
+        status(false, false);
+        if (err && err.message === "unavailable" && !socket.active && retry === null) {
+          retry = setTimeout(function () {
+            retry = null;
+            if (socket) socket.connect();
+          }, 2000 + Math.random() * 3000);
+        }
+      });
     }
 
     function status(connected, final) {
