@@ -39,6 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from fitness_app import outages
 from fitness_app.extensions import db, socketio
 from fitness_app.models import DueItem, User, utcnow
 from fitness_app.services.notifications.delivery import delivery
@@ -170,8 +171,14 @@ def _run_forever(app: Flask, state: dict[str, Any]) -> None:
                 claimed = run_due(limit=batch)
                 # A full batch means more may be waiting: yield, then go again at once.
                 wait = 0.0 if claimed >= batch else seconds_to_next(poll)
-            except Exception:  # noqa: BLE001 - a failed turn (database down) must not end the loop
-                app.logger.exception("a scheduler turn failed; retrying in %s s", poll)
+            except Exception as error:  # noqa: BLE001 - one bad turn must not end the loop
+                if outages.is_database_outage(error):
+                    # The database is away: the rows stay due and are tried again after
+                    # a rest; the outage is logged once for the process, not every turn.
+                    outages.give_up_transaction()
+                    outages.state(app).noted(error)
+                else:
+                    app.logger.exception("a scheduler turn failed; retrying in %s s", poll)
                 claimed, wait = 0, poll
             finally:
                 db.session.remove()
