@@ -8,10 +8,17 @@ long: its lateness is the lag every other user feels. Samples go to
 `PROBE_FILE` as `<monotonic start> <lag ms>` lines, twice a second;
 CLOCK_MONOTONIC is system-wide, so the bench (`Server.lag`, bench/processes.py)
 cuts them into its phases.
+
+Every garbage collection is timed too (`gc.callbacks`), since a collection
+holds the loop like any other work: `PROBE_FILE.gc` gets
+`<monotonic start> <generation> <ms> <objects collected>` lines, so a lag
+spike can be matched with a collection, or ruled out as one
+(`Server.collections`).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import runpy
 import sys
@@ -33,6 +40,20 @@ else:
     raise SystemExit(f"the probe needs a green loop, not ASYNC_MODE={MODE}")
 
 
+_collections: list[str] = []
+_collecting: list[float] = []
+
+
+def _time_collection(phase: str, info: dict) -> None:
+    """gc.callbacks hook: note when each collection started and how long it took."""
+    if phase == "start":
+        _collecting[:] = [time.monotonic()]
+    elif _collecting:
+        start = _collecting.pop()
+        _collections.append(f"{start:.6f} {info['generation']} "
+                            f"{(time.monotonic() - start) * 1000:.3f} {info['collected']}\n")
+
+
 def probe(path: str, interval: float) -> None:
     """Sleep `interval`, note how late the wake-up came, flush every half second."""
     lines: list[str] = []
@@ -43,6 +64,13 @@ def probe(path: str, interval: float) -> None:
         woke = time.monotonic()
         lines.append(f"{start:.6f} {max(0.0, woke - start - interval) * 1000:.3f}\n")
         if woke - flushed >= 0.5:
+            # Collections first: once the lag samples up to a moment are on
+            # disk, so is every collection that ended before it.
+            if _collections:
+                done = _collections[:]
+                del _collections[: len(done)]
+                with open(f"{path}.gc", "a") as out:
+                    out.writelines(done)
             with open(path, "a") as out:
                 out.writelines(lines)
             lines.clear()
@@ -51,6 +79,7 @@ def probe(path: str, interval: float) -> None:
 
 if __name__ == "__main__":
     script = sys.argv[1]
+    gc.callbacks.append(_time_collection)
     spawn(probe, os.environ["PROBE_FILE"], float(os.environ.get("PROBE_INTERVAL_MS", "5")) / 1000)
     # As if SCRIPT had been run itself: its folder first on the import path.
     sys.argv = [script]
