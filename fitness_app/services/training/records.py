@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from fitness_app.extensions import db
-from fitness_app.models import PersonalRecord, User, Workout
+from fitness_app.models import PersonalRecord, User, Workout, utcnow
 from fitness_app.services import units
 from fitness_app.services.notifications import store
 from fitness_app.services.sql import lock_user
@@ -92,23 +92,37 @@ def _bests_of() -> sa.Select[Any]:
 
 
 def _keep(workout: Workout) -> list[NewRecord]:
-    """Store the workout's figures where they are the first or a better best."""
+    """Store the workout's figures where they are the first or a better best.
+
+    First bests (a user's first workout of an activity) are written by one
+    Core INSERT, not added to the session: the ORM's flush of them cost more
+    than the rest of that completion's records and streak work together.
+    """
     stored = _bests(workout.user_id, workout.activity)
     news = []
+    first = []
     for record in MEASURES:
         value = getattr(workout, record)
         if not value:
             continue
         row = stored.get(record)
         if row is None:
-            db.session.add(PersonalRecord(
-                user_id=workout.user_id, activity=workout.activity, record=record,
-                value=value, performed_on=workout.performed_on, workout_id=workout.id,
-            ))
+            first.append({"user_id": workout.user_id, "activity": workout.activity,
+                          "record": record, "value": value,
+                          "performed_on": workout.performed_on, "workout_id": workout.id,
+                          "set_at": utcnow()})
         elif beats(value, row.value):
             news.append(NewRecord(workout.activity, record, float(value), row.value))
             row.value, row.performed_on, row.workout_id = value, workout.performed_on, workout.id
+    if first:
+        db.session.execute(_insert_bests(), first)
     return news
+
+
+@functools.cache
+def _insert_bests() -> sa.Insert:
+    """Built once per process, its rows given at execution."""
+    return sa.insert(PersonalRecord.__table__)
 
 
 def check(workout: Workout) -> NewRecord | None:
