@@ -12,8 +12,9 @@ In each: `--fanout-users` users log in (the app), open their first
 connection each, then the rest; then `--fanout-samples` sequential
 completed-workout POSTs for random users, each timed from the POST to the
 `notification` at the user's first connection (and to the last of them).
-Server CPU per POST, loop lag and the collector's pauses (`bench/probed.py`)
-are taken over the same window (with `--profile DIR`, py-spy samples it
+Server CPU per POST, loop lag, the collector's pauses and each POST's own
+CPU up to its fan-out (`bench/probed.py`, PROBE_REQUESTS) are taken over the
+same window (with `--profile DIR`, py-spy samples it
 too). Samples are kept raw, with the moment each POST was sent, so the report
 pools the rounds and quotes lower quartiles as well as medians and tails, and
 a slow sample can be matched with the server's collections and lag.
@@ -62,7 +63,8 @@ def _measure(kind: str, tree: Tree, per_user: int, store: SqliteStore, workdir: 
     n = args.fanout_users
     app = kind != "bare"
     env = {"SECRET_KEY": secrets.token_hex(32), "INSTANCE_PATH": str(workdir / f"instance-{name}"),
-           "MAX_CONNECTIONS": str(args.max_connections), "ASYNC_MODE": args.mode}
+           "MAX_CONNECTIONS": str(args.max_connections), "ASYNC_MODE": args.mode,
+           "PROBE_REQUESTS": "1"}
     result: dict[str, Any] = {"kind": kind, "connectionsPerUser": per_user}
     with store.database() as url:
         if app:
@@ -101,6 +103,7 @@ def _measure(kind: str, tree: Tree, per_user: int, store: SqliteStore, workdir: 
             result["latency"] = latency
             result["lag"] = server.lag(t0, t1)
             result["collections"] = server.collections(t0, t1)
+            result["cpuToFanout"] = _cpu_to_fanout(latency["samples"], server.requests(t0, t1))
             result["held"] = client.call("stats", timeout=30)["connected"]
         finally:
             client.close()
@@ -110,3 +113,17 @@ def _measure(kind: str, tree: Tree, per_user: int, store: SqliteStore, workdir: 
         f"p99 {ev['p99']:.1f} ms, lag max {result['lag']['max'] or 0:.1f} ms, "
         f"{result['collections']['n']} collections")
     return result
+
+
+def _cpu_to_fanout(samples: list[list], requests: list[tuple[float, list[float]]]) -> list:
+    """For each sample, the server CPU its POST spent before the fan-out began (ms), from
+    the first request the probe saw start after the client sent it; None if none did."""
+    found = []
+    rest = iter(sorted(requests))
+    request = next(rest, None)
+    for _, first_ms, _, at in samples:
+        while request is not None and request[0] < at:
+            request = next(rest, None)
+        found.append(request[1][1] if request is not None
+                     and request[0] <= at + first_ms / 1000 else None)
+    return found

@@ -175,9 +175,29 @@ def fanout_summary(runs: list[dict]) -> dict[str, Any]:
         "wrong": sum(r["latency"]["wrongClient"] for r in runs),
         "held": [r["held"] for r in runs],
         "lagMax": [r["lag"]["max"] for r in runs],
+        **_cpu_to_fanout(runs),
         "collections": sum(r["collections"]["n"] for r in runs),
         "collectionMaxMs": max((r["collections"]["maxMs"] or 0 for r in runs), default=0),
     }
+
+
+def _cpu_to_fanout(runs: list[dict]) -> dict[str, Any]:
+    """Server CPU before the fan-out: p50 and p95 of each user's first POST, and of the rest.
+
+    A user's first completion creates rows that later ones only update (the
+    streak, the first bests), so the two are told apart.
+    """
+    first: list[float] = []
+    later: list[float] = []
+    for r in runs:
+        seen: set[int] = set()
+        cpus = r.get("cpuToFanout") or [None] * len(r["latency"]["samples"])
+        for (user, *_), cpu in zip(r["latency"]["samples"], cpus, strict=True):
+            if cpu is not None:
+                (later if user in seen else first).append(cpu)
+            seen.add(user)
+    return {"cpuFirst": (_at(first, 50), _at(first, 95)),
+            "cpuLater": (_at(later, 50), _at(later, 95))}
 
 
 # Issue 25, at 50 users x 20 connections: the app against the baseline commit and bare.

@@ -162,6 +162,17 @@ class Server:
                 "maxMs": max((took for _, _, took in found), default=None),
                 "byGeneration": by_generation, "each": found}
 
+    def requests(self, start: float, end: float) -> list[tuple[float, list[float]]]:
+        """The POSTs the probe timed (PROBE_REQUESTS=1) that started between two moments:
+        (monotonic start, [wall, CPU ms to the first packet queued, to the first frame
+        written, to the end])."""
+        path = self.probe_path.with_name(self.probe_path.name + ".requests")
+        if not path.exists():
+            return []
+        rows = [line.split() for line in path.read_text().splitlines() if line]
+        return [(float(at), [float(v) for v in rest]) for at, *rest in rows
+                if start <= float(at) <= end]
+
     def _samples(self) -> list[list[str]]:
         if not self.probe_path.exists():
             return []
