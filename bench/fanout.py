@@ -74,7 +74,9 @@ def _measure(kind: str, tree: Tree, per_user: int, store: SqliteStore, workdir: 
         else:
             users = [{"id": i + 1} for i in range(n)]
         ids = [u["id"] for u in users]
-        server = Server("app" if app else "bare", workdir, name, env, tree)
+        # --modes gevent: the app runs as deploy/ serves it, under gunicorn (as in measure).
+        server = Server("app" if app else "bare", workdir, name, env,
+                        gunicorn=app and args.mode == "gevent", tree=tree)
         client = LoadClient(workdir, max_seconds=args.max_seconds)
         mode = "app" if app else "bare"
         try:

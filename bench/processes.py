@@ -1,7 +1,7 @@
 """The processes a bench run starts: the servers it measures, the load client, py-spy.
 
 `Server` starts `app.py` or `bench/bare.py` the way `make run` does (under the
-loop-lag probe, `bench/probed.py`), or gunicorn for the app in gevent mode; a
+loop-lag probe, `bench/probed.py`), or the app under gunicorn as deploy/ does; a
 `Tree` says whose `app.py` and venv (this tree's, or a baseline commit's
 built by `bench/baseline.py`);
 `LoadClient` drives `bench/client.js` one JSON command per line, each with a
@@ -87,14 +87,13 @@ class Server:
     """
 
     def __init__(self, kind: str, workdir: Path, name: str, env: dict[str, str],
-                 tree: Tree = HERE) -> None:
+                 gunicorn: bool = False, tree: Tree = HERE) -> None:
         self.kind = kind
         self.tree = tree
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.script = "bench/bare.py" if kind == "bare" else "app.py"
-        # --modes: the app in gevent mode runs as deploy/ serves it, under gunicorn.
-        self.gunicorn = kind == "app" and env.get("ASYNC_MODE") == "gevent"
+        self.gunicorn = gunicorn
         self.log_path = workdir / f"{name}.log"
         self.probe_path = workdir / f"{name}.lag"
         inherited = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}

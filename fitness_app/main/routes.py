@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import jsonify, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
@@ -23,6 +24,23 @@ def index() -> str | Response:
         # The sign-in page is the landing page: it says what the app is, with no
         # "please sign in" scolding for someone who has never been here.
         return redirect(url_for("auth.login", next="/"))
+    return render_template("main/index.html", **_dashboard())
+
+
+@bp.route("/dashboard/live")
+@login_required
+def dashboard_live() -> str:
+    """The dashboard's cards alone, for the page to swap in when a notification arrives.
+
+    static/js/dashboard-live.js asks at most once per notification group (and
+    never twice at once), so a completion with its goals, record and streak
+    costs one request, the same reads as the page itself.
+    """
+    return render_template("main/_dashboard.html", **_dashboard())
+
+
+def _dashboard() -> dict[str, Any]:
+    """What the dashboard shows: recent workouts, goals, this week, streak and records."""
     recent = db.session.scalars(
         sa.select(Workout)
         .where(Workout.user_id == current_user.id)
@@ -43,14 +61,13 @@ def index() -> str | Response:
             .group_by(Workout.performed_on)
         ).all()
     )
-    return render_template(
-        "main/index.html",
-        recent=recent,
-        progress=goals.progress_for(current_user.id, today),
-        chart=week_chart(monday, minutes_by_day, today),
-        streak=streaks.current_length(current_user.id, today),
-        records=records.user_records(current_user.id),
-    )
+    return {
+        "recent": recent,
+        "progress": goals.progress_for(current_user.id, today),
+        "chart": week_chart(monday, minutes_by_day, today),
+        "streak": streaks.current_length(current_user.id, today),
+        "records": records.user_records(current_user.id),
+    }
 
 
 @bp.route("/favicon.ico")
