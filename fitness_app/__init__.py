@@ -73,6 +73,7 @@ def register_extensions(app: Flask) -> None:
     from fitness_app import assets, database, forms, headers, limits, urls
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
+    from fitness_app.services.imports import jobs as imports
     from fitness_app.services.notifications import replay
     from fitness_app.services.training import goals, records
 
@@ -120,6 +121,7 @@ def register_extensions(app: Flask) -> None:
     goals.init_app(app)
     records.init_app(app)
     mail.init_app(app)
+    imports.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -129,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         errors,
         goals,
+        imports,
         main,
         notifications,
         settings,
@@ -137,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, workouts, goals, notifications, settings, admin, main, errors):
         app.register_blueprint(module.bp)
+    app.register_blueprint(imports.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)
 

@@ -1,0 +1,159 @@
+"""Importing workout files through /workouts/import: what a person sees on the pages and popups.
+
+Uploads go through the real route, are read by the real reader process and
+stored by the background task; progress and the finished notification
+arrive through Flask-SocketIO's test client.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from fitness_app.extensions import db, socketio
+from fitness_app.models import ImportEntry, Notification, Workout, WorkoutTrack
+from tests.conftest import built_app
+from tests.imports_helpers import (
+    DATA,
+    START,
+    finished,
+    gpx,
+    import_id_of,
+    strava_export,
+    tcx,
+    upload,
+    zipped,
+)
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    """The testing app, its uploads in a folder of this test's own."""
+    with built_app(database, IMPORT_DIR=str(tmp_path / "uploads")) as app:
+        yield app
+
+
+def stored(app, model, **filters):
+    with app.app_context():
+        rows = db.session.scalars(db.select(model).filter_by(**filters)).all()
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def events(socket, name):
+    return [e["args"][0] for e in socket.get_received() if e["name"] == name]
+
+
+def test_import_page_has_the_labelled_file_field(client, signed_in):
+    page = client.get("/workouts/import").data.decode()
+    assert '<label for="file">Workout file</label>' in page
+    assert 'enctype="multipart/form-data"' in page and 'name="csrf_token"' in page
+
+
+def test_a_gpx_file_becomes_a_workout_with_its_track(client, app, signed_in):
+    socket = socketio.test_client(app, flask_test_client=client)
+    socket.get_received()
+    response = upload(client, gpx(600), "morning.gpx")
+    job = finished(app, import_id_of(response))
+    assert (job.status, job.added, job.skipped, job.refused) == ("done", 1, 0, 0)
+
+    [workout] = stored(app, Workout)
+    assert (workout.title, workout.activity, workout.duration_minutes) == ("Morning Run", "run", 10)
+    assert workout.performed_on == START.date() and workout.completed
+    assert workout.distance_km == pytest.approx(1.8, rel=0.02)
+    [track] = stored(app, WorkoutTrack)
+    assert track.started_at.replace(tzinfo=None) == START.replace(tzinfo=None)
+    assert track.points == 600 and track.route
+    assert track.elevation_gain_m > 0
+
+    received = socket.get_received()
+    progress = [e["args"][0] for e in received if e["name"] == "import_progress"]
+    assert progress and progress[-1] == {"import_id": job.id, "done": 10, "total": 10,
+                                         "unit": "tenths"}
+    [note] = [e["args"][0] for e in received if e["name"] == "notification"]
+    assert note["kind"] == "import_finished"
+    assert note["message"] == "1 workout added, 0 skipped as duplicates, 0 refused."
+    assert note["data"] == {"import_id": job.id, "added": 1, "skipped": 0, "refused": 0}
+    assert note["url"] == f"/workouts/imports/{job.id}"
+
+    page = client.get(f"/workouts/imports/{job.id}").data.decode()
+    assert "Finished" in page and "morning.gpx" in page and "Morning Run" in page
+    socket.disconnect()
+
+
+def test_a_strava_export_imports_every_activity_and_skips_duplicates(client, app, signed_in):
+    export = strava_export(6)
+    job = finished(app, import_id_of(upload(client, export, "export_123.zip")))
+    assert (job.total, job.added, job.skipped, job.refused) == (6, 6, 0, 0)
+    again = finished(app, import_id_of(upload(client, export, "export_123.zip")))
+    assert (again.added, again.skipped) == (0, 6)
+    assert len(stored(app, Workout)) == 6
+    # A start within a minute of one already there, same activity: the same workout.
+    near = finished(app, import_id_of(upload(client, gpx(120, START + timedelta(seconds=40)),
+                                             "near.gpx")))
+    assert (near.added, near.skipped) == (0, 1)
+    # Same start, another activity: a different workout.
+    ride = finished(app, import_id_of(upload(client, tcx(60, START), "ride.tcx")))
+    assert ride.added == 1 and stored(app, Workout, activity="ride")
+
+
+@pytest.mark.parametrize(("name", "activity"), [
+    ("garmin-fenix-5-run.fit", "run"),
+    ("garmin-edge-820-bike.fit", "ride"),
+    ("korita-zbevnica.gpx", "other"),
+    ("sup_activity_1.tcx", "other"),
+])
+def test_real_device_files_import(client, app, signed_in, name, activity):
+    job = finished(app, import_id_of(upload(client, (DATA / name).read_bytes(), name)))
+    assert job.added == 1, stored(app, ImportEntry)
+    [workout] = stored(app, Workout)
+    assert workout.activity == activity
+    assert workout.distance_km and workout.duration_minutes >= 1
+
+
+def test_refusals_are_listed_file_by_file(client, app, signed_in):
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><gpx>&b;</gpx>')
+    archive = zipped({
+        "activities/good.gpx": gpx(60),
+        "activities/bomb.gpx": bomb,
+        "../../etc/evil.gpx": gpx(60, START + timedelta(days=3)),
+        "activities/broken.fit": (DATA / "invalid-filecrc.fit").read_bytes(),
+        "activities/cut.gpx": gpx(60)[:500],
+    })
+    job = finished(app, import_id_of(upload(client, archive, "mixed.zip")))
+    assert (job.added, job.refused) == (1, 4)
+    messages = {e.name: e.message for e in stored(app, ImportEntry, outcome="refused")}
+    assert "DOCTYPE" in messages["activities/bomb.gpx"]
+    assert "outside the archive" in messages["../../etc/evil.gpx"]
+    assert "checksum" in messages["activities/broken.fit"]
+    assert "well-formed" in messages["activities/cut.gpx"]
+    page = client.get(f"/workouts/imports/{job.id}").data.decode()
+    assert "1 workout added, 0 skipped as duplicates, 4 refused." in page
+    assert "outside the archive" in page
+
+
+def test_not_a_workout_file_fails_the_import_with_a_message(client, app, signed_in):
+    job = finished(app, import_id_of(upload(client, b"hello", "notes.txt")))
+    assert job.status == "failed" and "not a workout file" in job.error
+    [note] = stored(app, Notification, kind="import_finished")
+    assert note.title == "Import failed"
+
+
+def test_uploads_need_a_file_and_stay_under_50_mb(client, app, signed_in):
+    response = client.post("/workouts/import", data={}, content_type="multipart/form-data")
+    assert response.status_code == 400 and b"Choose a .gpx" in response.data
+    big = b"<gpx>" + b" " * (50 * 1024 * 1024 + 10)
+    assert upload(client, big, "big.gpx").status_code == 413
+    assert list(Path(app.config["IMPORT_DIR"]).glob("*")) == []
+
+
+def test_someone_elses_import_is_404(client, app, auth):
+    auth.register()
+    job = finished(app, import_id_of(upload(client, gpx(60), "a.gpx")))
+    auth.logout()
+    auth.register(username="bob", email="bob@example.com")
+    assert client.get(f"/workouts/imports/{job.id}").status_code == 404
