@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, CONFIGS, INSTANCE_DIR, instance_secret_key
-from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -70,7 +69,11 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # Imported here, not at the top: a module of this package that needs none of
+    # them (the import reader process, services/imports/child.py) starts without
+    # loading SQLAlchemy, Socket.IO and the rest, about 0.7 s of CPU each time.
     from fitness_app import assets, database, forms, headers, limits, urls
+    from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
     from fitness_app.services.imports import jobs as imports

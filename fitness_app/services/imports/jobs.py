@@ -48,11 +48,6 @@ Progress = Callable[[int, int, str], None]
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("IMPORT_CONCURRENCY", 1)
-    app.config.setdefault("IMPORT_STALE_SECONDS", 30)
-    app.config.setdefault("IMPORT_WORKER_MEMORY_MB", 3072)
-    app.config.setdefault("IMPORT_WORKER_NICE", 10)
-    app.config.setdefault("IMPORT_ENTRY_TIMEOUT", 300)
     # Created here, after app.py's monkey-patching, so it is green when it must be.
     app.extensions[_SLOTS] = (app, threading.BoundedSemaphore(app.config["IMPORT_CONCURRENCY"]))
 
@@ -127,20 +122,26 @@ class Runner:
     def run(self) -> WorkoutImport:
         job = db.session.get(WorkoutImport, self.import_id)
         path, filename = job.upload_path, job.filename
+        read_all = job.total and job.done >= job.total
         db.session.rollback()
         if not path or not os.path.exists(path):
-            rows.fail(self.import_id, "The uploaded file is gone (the server stopped while "
-                                      "reading it); upload it again.")
+            # Every file recorded, then the server stopped before saying so.
+            if read_all:
+                rows.finish(self.import_id)
+            else:
+                rows.fail(self.import_id, "The uploaded file is gone (the server stopped "
+                                          "while reading it); upload it again.")
             return db.session.get(WorkoutImport, self.import_id)
         with self.worker:
             listing = self._ask({"op": "list", "path": path, "filename": filename})
-            if "refused" in listing:
-                rows.fail(self.import_id, listing["refused"])
-            else:
+            if "entries" in listing:
                 self._read_all(path, filename, listing["entries"])
-                rows.finish(self.import_id)
-            # Once the outcome is committed: a restart before this resumes from the file.
-            os.unlink(path)
+        # Every outcome is committed by now; the finish below needs no file.
+        os.unlink(path)
+        if "entries" in listing:
+            rows.finish(self.import_id)
+        else:
+            rows.fail(self.import_id, listing["refused"])
         return db.session.get(WorkoutImport, self.import_id)
 
     def _read_all(self, path: str, filename: str, entries: list[dict[str, Any]]) -> None:
