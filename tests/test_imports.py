@@ -7,13 +7,17 @@ arrive through Flask-SocketIO's test client.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
+import gpxpy
 import pytest
+from flask import render_template_string
+from flask_login import login_user
 
 from fitness_app.extensions import db, socketio
-from fitness_app.models import ImportEntry, Notification, Workout, WorkoutTrack
+from fitness_app.models import ImportEntry, Notification, User, Workout, WorkoutTrack
 from tests.conftest import built_app
 from tests.imports_helpers import (
     DATA,
@@ -157,3 +161,34 @@ def test_someone_elses_import_is_404(client, app, auth):
     auth.logout()
     auth.register(username="bob", email="bob@example.com")
     assert client.get(f"/workouts/imports/{job.id}").status_code == 404
+
+
+def test_the_route_partial_draws_the_track_and_figures_in_the_unit(client, app, signed_in):
+    client.post("/settings/", data={"timezone": "UTC", "units": "imperial"})
+    job = finished(app, import_id_of(upload(client, gpx(1200, step_m=4.0), "tempo.gpx")))
+    [workout] = stored(app, Workout)
+    with app.test_request_context():
+        user = db.session.get(User, workout.user_id)
+        user.login_token = "test"
+        login_user(user)
+        html = render_template_string('{% include "workouts/_route.html" %}',
+                                      workout=db.session.get(Workout, workout.id))
+    assert '<svg class="route-map" viewBox="0 0 320 200" role="img"' in html
+    assert 'd="M' in html and "<title>Start</title>" in html
+    # 1199 steps of 4 m: 4.8 km = 3.0 mi in 20 min: 6:40 a mile.
+    assert '<dd id="figure-distance">3 mi</dd>' in html
+    assert '<dd id="figure-duration">20 min</dd>' in html
+    assert '<dd id="figure-pace">6:4' in html and "/mi</dd>" in html
+    assert 'id="figure-elevation">' in html and " ft</dd>" in html
+    assert job.added == 1
+
+
+def test_the_export_carries_each_track_as_gpx(client, app, signed_in):
+    finished(app, import_id_of(upload(client, gpx(300), "run.gpx")))
+    document = json.loads(client.get("/settings/export").data)
+    [track] = document["tracks"]
+    parsed = gpxpy.parse(track["gpx"])
+    assert parsed.tracks[0].name == "Morning Run" and parsed.tracks[0].type == "run"
+    points = parsed.tracks[0].segments[0].points
+    assert 2 <= len(points) <= 500 and points[0].latitude == pytest.approx(48.85, abs=1e-4)
+    assert points[0].time is not None

@@ -10,9 +10,16 @@ from werkzeug.wrappers import Response
 from fitness_app.extensions import csrf, db
 from fitness_app.imports import bp
 from fitness_app.models import ImportEntry, Workout, WorkoutImport
-from fitness_app.services.imports import jobs, rows, upload
+from fitness_app.services import units
+from fitness_app.services.imports import figures, jobs, rows, upload
 
 RECENT = 10
+
+
+@bp.app_template_global("workout_figures")
+def workout_figures(workout: Workout) -> figures.Figures:
+    """For `templates/workouts/_route.html`: the route and figures in the viewer's unit."""
+    return figures.for_workout(workout, units.of(current_user))
 
 
 @bp.before_request
