@@ -93,7 +93,10 @@ def entries(stream: IO[bytes], filename: str) -> list[Entry]:
 
 def _sniff(stream: IO[bytes]) -> str | None:
     """A format from the first bytes, for a file whose name says nothing."""
-    head = _opened(stream).read(512)
+    try:
+        head = _opened(stream).read(512)
+    except (gzip.BadGzipFile, EOFError, zlib.error, OSError):
+        head = b""
     stream.seek(0)
     if head[8:12] == b".FIT":
         return ".fit"

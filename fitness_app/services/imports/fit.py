@@ -8,6 +8,7 @@ only the positions and altitudes of the record messages are kept.
 
 from __future__ import annotations
 
+import struct
 from datetime import datetime
 from typing import IO, Any
 
@@ -78,8 +79,12 @@ def read(stream: IO[bytes], size: int, progress: Progress) -> Parsed:
         raise Refused("Its FIT checksum does not match: the file is damaged.") from exc
     except fitdecode.FitEOFError as exc:
         raise Refused("It ends in the middle of a FIT message: the file is cut short.") from exc
-    except (fitdecode.FitError, ValueError, TypeError) as exc:
-        raise Refused(f"fitdecode could not read it ({exc}).") from exc
+    except (fitdecode.FitError, ValueError, TypeError, struct.error, LookupError,
+            ArithmeticError, EOFError, AssertionError) as exc:
+        # fitdecode lets the standard library's errors, and its own asserts, through
+        # on damaged data (struct.error on a header cut short, an AssertionError on
+        # a bad record header: found by tests/test_imports_hostile.py).
+        raise Refused(f"fitdecode could not read it ({exc.__class__.__name__}: {exc}).") from exc
     if kind not in (None, "activity"):
         raise Refused(f"It is a FIT {kind} file, not an activity.")
     started_at = session.get("start_time") or first_time
