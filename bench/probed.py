@@ -6,7 +6,8 @@ exactly as the script would, starts one green thread that sleeps
 runs SCRIPT as `__main__`. Whatever holds the loop delays the probe by as
 long: its lateness is the lag every other user feels. Samples go to
 `PROBE_FILE` as `<monotonic start> <lag ms>` lines, twice a second;
-CLOCK_MONOTONIC is system-wide, so bench/run.py cuts them into its phases.
+CLOCK_MONOTONIC is system-wide, so the bench (`Server.lag`, bench/processes.py)
+cuts them into its phases.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ ACTIVITIES = ("run", "ride", "swim", "walk", "strength", "yoga", "other")
 NOTIFICATION_KINDS = (
     "workout_completed", "goal_achieved", "personal_record", "streak", "announcement"
 )
+#: Who sees a workout (services/social/visibility.py): its owner only, the owner's
+#: accepted followers too, or every signed-in user.
+VISIBILITIES = ("private", "followers", "public")
 
 
 def utcnow() -> datetime:
@@ -32,6 +35,20 @@ def latest_notification_id(context: Any) -> int:
             sa.table("notifications")
         )
     )
+
+
+def owner_default_visibility(context: Any) -> str:
+    """A new workout's visibility when none is given: its owner's `default_visibility`.
+
+    A column default, so every way a workout is inserted (the form, an import,
+    a script) follows the owner's setting, not only the form that shows it.
+    """
+    user_id = context.get_current_parameters().get("user_id")
+    users = sa.table("users", sa.column("id"), sa.column("default_visibility"))
+    chosen = context.connection.scalar(
+        sa.select(users.c.default_visibility).where(users.c.id == user_id)
+    )
+    return chosen or "followers"
 
 
 class User(UserMixin, db.Model):
@@ -74,6 +91,10 @@ class User(UserMixin, db.Model):
     # How many goals the user has (services/training/goals.py keeps it): a completed
     # workout of a user without goals skips the goals query altogether.
     goal_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # What the workout form offers first for a new workout (/settings/).
+    default_visibility: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default="followers", server_default="followers"
+    )
 
     # The login this object was loaded for (services/accounts/logins.py); not columns.
     login_token = None
@@ -119,7 +140,22 @@ class Login(db.Model):
 
 class Workout(db.Model):
     __tablename__ = "workouts"
-    __table_args__ = (sa.Index("ix_workouts_user_day", "user_id", "performed_on"),)
+    __table_args__ = (
+        sa.Index("ix_workouts_user_day", "user_id", "performed_on"),
+        # Completed workouts of one owner and one visibility, newest first: the
+        # feed and the profiles read one range of it per (owner, visibility)
+        # they may see (services/social/visibility.py, `levels_for`), so no page grows with
+        # history, nor walks past workouts the viewer may not see.
+        sa.Index(
+            "ix_workouts_shared",
+            "user_id",
+            "visibility",
+            "performed_on",
+            "id",
+            postgresql_where=sa.text("completed_at IS NOT NULL"),
+            sqlite_where=sa.text("completed_at IS NOT NULL"),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(
@@ -136,6 +172,9 @@ class Workout(db.Model):
     )
     created_at: so.Mapped[datetime] = so.mapped_column(
         sa.DateTime(timezone=True), default=utcnow
+    )
+    visibility: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default=owner_default_visibility, server_default="followers"
     )
 
     @property
@@ -221,6 +260,10 @@ class Notification(db.Model):
     announcement_seq: so.Mapped[int | None]
     # Decided once, at creation: the page shows no popup for a silent one.
     silent: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # The id, as a string, of the first notification of the action this one belongs
+    # to (a completion, its goals, record and streak); NULL on that first one,
+    # whose group is its own id (services/notifications/store.py).
+    group_key: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])
 
 
@@ -293,6 +336,47 @@ class WorkoutTotals(db.Model):
     workouts: so.Mapped[int] = so.mapped_column(default=0)
     duration_minutes: so.Mapped[int] = so.mapped_column(default=0)
     distance_km: so.Mapped[float] = so.mapped_column(default=0.0)
+
+
+class Follow(db.Model):
+    """One user following another: asked (`accepted` false) until the other accepts.
+
+    The primary key answers "does A follow B"; the index lists B's followers
+    in id order, in the batches of the feed fan-out, without reading the
+    pending requests, and lets deleting a user find both sides.
+    """
+
+    __tablename__ = "follows"
+    __table_args__ = (sa.Index("ix_follows_followee", "followee_id", "accepted", "follower_id"),)
+
+    follower_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followee_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    accepted: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+
+class Block(db.Model):
+    """`blocker` blocked `blocked`: neither sees, follows or answers the other."""
+
+    __tablename__ = "blocks"
+
+    blocker_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Indexed: "blocked either way" looks both directions up, and deleting a
+    # user finds the blocks against them.
+    blocked_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
 
 
 class WorkoutImport(db.Model):

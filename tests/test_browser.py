@@ -331,6 +331,37 @@ def test_the_pages_run_under_their_content_security_policy(sign_up, live_server)
     assert violations == []
 
 
+
+def test_a_deleted_workouts_popup_and_inbox_row_lead_to_the_workouts_list(sign_up, live_server):
+    """A phone back online is replayed a workout deleted meanwhile: neither click is a 404."""
+    user = sign_up("gone")
+    page = user.open_window("/")
+    page.evaluate("window.fitnessSocket.disconnect()")
+    title = unique("Gone run ")
+    log_workout_over_http(live_server, user, title)
+    notes = user.http.get(f"{live_server.url}/api/notifications?after=0", timeout=10).json()
+    workout_id = notes["notifications"][-1]["data"]["workout_id"]
+    deleted = post_form(user.http, live_server.url, "/workouts/",
+                        f"/workouts/{workout_id}/delete", {})
+    assert deleted.status_code == 302
+
+    page.evaluate("window.fitnessSocket.connect()")
+    popup = toast(page, completed_message(title))
+    expect(popup).to_be_visible(timeout=LIVE_MS * 5)
+    with page.expect_navigation() as opened:
+        popup.locator(".toast-message").click()
+    assert opened.value.status == 200
+    expect(page).to_have_url(re.compile(r"/workouts/$"))
+
+    page.goto("/notifications/")
+    row = page.locator(".inbox-item", has_text=title)
+    expect(row).to_contain_text("This workout was deleted.")
+    with page.expect_navigation() as opened:
+        row.get_by_role("link").click()
+    assert opened.value.status == 200
+    expect(page).to_have_url(re.compile(r"/workouts/$"))
+
+
 RECORD_SYSTEM_NOTIFICATIONS = """
 (() => {
   const Original = window.Notification;

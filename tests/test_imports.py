@@ -176,8 +176,7 @@ def test_the_route_partial_draws_the_track_and_figures_in_the_unit(client, app, 
     assert '<svg class="route-map" viewBox="0 0 320 200" role="img"' in html
     assert 'd="M' in html and "<title>Start</title>" in html
     # 1199 steps of 4 m: 4.8 km = 3.0 mi in 20 min: 6:40 a mile.
-    assert '<dd id="figure-distance">3 mi</dd>' in html
-    assert '<dd id="figure-duration">20 min</dd>' in html
+    assert '<dd id="figure-moving">20 min</dd>' in html
     assert '<dd id="figure-pace">6:4' in html and "/mi</dd>" in html
     assert 'id="figure-elevation">' in html and " ft</dd>" in html
     assert job.added == 1

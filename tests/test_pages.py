@@ -88,7 +88,8 @@ def test_api_notifications_after(client, auth):
     later = client.get(f"/api/notifications?after={first_id}").json
     assert len(later["notifications"]) == 2
     note = later["notifications"][0]
-    assert set(note) == {"id", "kind", "title", "message", "created_at", "data", "url", "silent"}
+    assert set(note) == {
+        "id", "kind", "title", "message", "created_at", "data", "url", "silent", "group"}
     assert note["created_at"].endswith("Z")
     assert note["url"] == f"/workouts/{note['data']['workout_id']}/edit"
     assert client.get(note["url"]).status_code == 200

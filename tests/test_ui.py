@@ -103,6 +103,7 @@ SCREENS = [
     Screen("workouts", "/workouts/"),
     Screen("workout-new-errors", "/workouts/new", then=submit_empty),
     Screen("workout-edit", lambda w: f"/workouts/{w.workout_id}/edit"),
+    Screen("workout", lambda w: f"/workouts/{w.workout_id}"),
     Screen("goals", "/goals/"),
     Screen("goal-new", "/goals/new"),
     Screen("goal-edit-errors", lambda w: f"/goals/{w.goal_id}/edit", then=submit_empty),

@@ -8,9 +8,8 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from fitness_app.main import bp
-from fitness_app.models import Notification
 from fitness_app.services import timezones, units
-from fitness_app.services.notifications.payload import iso_utc, page_for
+from fitness_app.services.notifications.payload import iso_utc
 from fitness_app.services.preferences import current_today
 
 APP_NAME = "Stride"
@@ -82,9 +81,3 @@ def moment(when: datetime) -> Markup:
     return Markup('<time datetime="{}" data-relative>{}</time>').format(
         iso_utc(local), escape(text)
     )
-
-
-@bp.app_template_global("notification_url")
-def notification_url(notification: Notification) -> str:
-    """Where an inbox row leads: the same page as the popup's `url`."""
-    return page_for(notification)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, redirect, render_template, url_for
+import re
+
+from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from fitness_app.notifications import bp
 from fitness_app.services.notifications import inbox as service
 from fitness_app.services.notifications import read_marks
+from fitness_app.services.notifications.links import links_for
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_among, unread_count
-from fitness_app.urls import id_arg, page_arg
+from fitness_app.urls import MAX_ID, id_arg, page_arg
+
+_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 @bp.route("/notifications/")
@@ -21,7 +26,8 @@ def inbox() -> str:
     per_page = current_app.config["NOTIFICATIONS_PER_PAGE"]
     pagination = service.inbox_page(current_user, page, per_page)
     unread = unread_among(current_user, (n.id for n in pagination.items))
-    return render_template("notifications/inbox.html", pagination=pagination, unread=unread)
+    return render_template("notifications/inbox.html", pagination=pagination, unread=unread,
+                           links=links_for(pagination.items))
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
@@ -31,6 +37,25 @@ def mark_read(notification_id: int) -> Response | tuple[str, int]:
     if not read_marks.mark_read(current_user, notification_id):
         return render_template("errors/404.html"), 404
     return redirect(url_for("notifications.inbox", page=page))
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def mark_group_read() -> Response | tuple[str, int]:
+    """Mark the ids of one popup's group read, in one request: `ids` repeated, 1 to 50.
+
+    For scripts (a popup whose socket is down, or a tab that shares another
+    tab's connection): 204 when done; 400 for a malformed list; 404, and
+    nothing marked, when any id is not the user's.
+    """
+    values = request.form.getlist("ids")
+    if not 0 < len(values) <= read_marks.MAX_MARKED or not all(
+        _DIGITS.fullmatch(v) and 1 <= int(v) <= MAX_ID for v in values
+    ):
+        abort(400, f"Send 1 to {read_marks.MAX_MARKED} notification ids as `ids`.")
+    if not read_marks.mark_many_read(current_user, [int(v) for v in values]):
+        abort(404, "There is no such notification.")
+    return Response(status=204)
 
 
 @bp.route("/notifications/read-all", methods=["POST"])
@@ -48,7 +73,8 @@ def api_notifications() -> Response | tuple[Response, int]:
     if after is None:
         return jsonify(error="after must be a non-negative integer in plain digits"), 400
     rows = service.list_after(current_user, after, current_app.config["REPLAY_LIMIT"])
+    links = links_for(rows)
     return jsonify(
-        notifications=[serialize(n) for n in rows],
+        notifications=[serialize(n, links) for n in rows],
         unread=unread_count(current_user.id),
     )

@@ -1,4 +1,4 @@
-"""The settings form: time zone, quiet hours, muted kinds and units."""
+"""The settings form: time zone, quiet hours, muted kinds, who sees new workouts, units."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from fitness_app.forms import Form, strip
 from fitness_app.models import User
 from fitness_app.services import preferences, timezones, units
+from fitness_app.services.social.visibility import LEVELS
 
 
 class SettingsForm(Form):
@@ -30,6 +31,13 @@ class SettingsForm(Form):
         option_widget=CheckboxInput(),
         validate_choice=True,
     )
+    # Together (services/social/): who sees a new workout unless its form says otherwise.
+    default_visibility = SelectField(
+        "New workouts are seen by",
+        choices=[SelectChoice(level, label) for level, label in LEVELS],
+        # Absent from a post (an older client): unchanged.
+        default=lambda: current_user.default_visibility,
+    )
     # Left out of a POST, the user's current choice stays.
     units = SelectField("Units", choices=[SelectChoice(v, label) for v, label in units.CHOICES],
                         default=lambda: units.of(current_user))
@@ -41,6 +49,7 @@ class SettingsForm(Form):
             "quiet_start": user.quiet_start,
             "quiet_end": user.quiet_end,
             "muted": sorted(preferences.muted_kinds(user)),
+            "default_visibility": user.default_visibility,
             "units": units.of(user),
         })
 

@@ -19,6 +19,8 @@ from fitness_app.settings.forms import SettingsForm
 def index() -> Response | tuple[str, int]:
     form = SettingsForm() if request.method == "POST" else SettingsForm.for_user(current_user)
     if form.validate_on_submit():
+        # Together: who sees new workouts, saved in the commit below.
+        current_user.default_visibility = form.default_visibility.data
         preferences.save(
             current_user,
             form.timezone.data,

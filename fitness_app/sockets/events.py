@@ -1,6 +1,6 @@
 """Socket.IO handlers: who may connect, which room they join, what they can ask.
 
-The browser sends nothing but `auth.last_id` on connect and `mark_read`
+The browser sends nothing but `auth` on connect and `mark_read`
 afterwards; every other event travels server → client through `push`.
 Like the blueprints, these handlers call services; nothing imports them.
 """
@@ -18,6 +18,7 @@ from fitness_app.realtime import presence, push, queue
 from fitness_app.realtime.presence_feed import ensure_presence_loop
 from fitness_app.realtime.rooms import ADMINS_ROOM, user_room
 from fitness_app.services.notifications import inbox, read_marks
+from fitness_app.services.notifications.links import links_for
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_count
 from fitness_app.sockets import limits
@@ -54,8 +55,10 @@ def on_connect(auth: Any = None) -> None:
     queue.track(request.sid, user.id, last_id)
     packets: list[push.Packet] = []
     if last_id is not None:
-        for notification in inbox.list_after(user, last_id, current_app.config["REPLAY_LIMIT"]):
-            packets.append(("notification", serialize(notification), request.sid))
+        missed = inbox.list_after(user, last_id, current_app.config["REPLAY_LIMIT"])
+        links = links_for(missed)
+        for notification in missed:
+            packets.append(("notification", serialize(notification, links), request.sid))
     packets.append(("unread_count", {"count": unread_count(user.id)}, request.sid))
     if user.is_admin:
         packets.append(("presence", presence.store().snapshot().as_payload(), request.sid))
@@ -72,18 +75,33 @@ def on_disconnect(reason: Any = None) -> None:
     limits.forget(request.sid)
 
 
+def _is_id(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= MAX_ID
+
+
 @socketio.on("mark_read")
 @limits.limited
 def on_mark_read(data: Any) -> dict[str, Any]:
-    """Browser → server, with an ack. The count change goes to all the user's sockets."""
+    """Browser → server, with an ack: `{"id": N}`, or `{"ids": [N, …]}` for a popup's group.
+
+    The count change goes to all the user's sockets.
+    """
     if not current_user.is_authenticated:
         return {"ok": False, "error": "unauthorized"}
+    if isinstance(data, dict) and "ids" in data:
+        ids = data["ids"]
+        if (
+            not isinstance(ids, list)
+            or not 0 < len(ids) <= read_marks.MAX_MARKED
+            or not all(_is_id(i) for i in ids)
+        ):
+            return {"ok": False, "error": (
+                f"ids must be a list of 1 to {read_marks.MAX_MARKED} positive integers")}
+        if not read_marks.mark_many_read(current_user, ids):
+            return {"ok": False, "error": "no such notification"}
+        return {"ok": True}
     notification_id = data.get("id") if isinstance(data, dict) else None
-    if (
-        isinstance(notification_id, bool)
-        or not isinstance(notification_id, int)
-        or not 1 <= notification_id <= MAX_ID
-    ):
+    if not _is_id(notification_id):
         return {"ok": False, "error": "id must be a positive integer"}
     if not read_marks.mark_read(current_user, notification_id):
         return {"ok": False, "error": "no such notification"}

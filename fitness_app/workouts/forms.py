@@ -25,6 +25,7 @@ from fitness_app.forms import Form, InRange, strip
 from fitness_app.models import ACTIVITIES, Workout
 from fitness_app.services import units
 from fitness_app.services.preferences import current_today
+from fitness_app.services.social.visibility import LEVELS
 from fitness_app.services.training.workouts import WorkoutInput
 
 
@@ -67,6 +68,12 @@ class WorkoutForm(Form):
         "Date", validators=[InputRequired(message="Enter the date.")], default=current_today
     )
     completed = BooleanField("Completed", default=True)
+    visibility = SelectField(
+        "Who can see it",
+        choices=[SelectChoice(level, label) for level, label in LEVELS],
+        # Absent from a post: the user's default (or, when editing, as it was).
+        default=lambda: current_user.default_visibility,
+    )
 
     def validate_performed_on(self, field: DateField) -> None:
         if field.data and field.data > current_today() + timedelta(days=1):
@@ -104,6 +111,7 @@ class WorkoutForm(Form):
             duration_minutes=self.duration_minutes.data,
             distance_km=self.distance(),
             performed_on=self.performed_on.data,
+            visibility=self.visibility.data,
         )
 
 

@@ -1,4 +1,4 @@
-"""Workout pages: list, log or plan, edit, delete, and complete a planned one."""
+"""Workout pages: list, log or plan, show, edit, delete, and complete a planned one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from werkzeug.wrappers import Response
 
 from fitness_app.extensions import db
 from fitness_app.forms import render_form
-from fitness_app.models import Workout
+from fitness_app.models import User, Workout
+from fitness_app.services.social.visibility import LEVELS, get_visible_workout_or_404
 from fitness_app.services.training import workouts as service
 from fitness_app.urls import local_path, page_arg
 from fitness_app.workouts import bp
@@ -47,6 +48,19 @@ def new() -> Response | tuple[str, int]:
         flash(f"Saved “{data.title}”.", "success")
         return redirect(url_for("workouts.index"))
     return render_form("workouts/form.html", form, workout=None)
+
+
+@bp.route("/<int:workout_id>")
+def show(workout_id: int) -> str:
+    """The workout's page, to whoever its visibility allows; anyone else gets 404."""
+    workout = get_visible_workout_or_404(workout_id)
+    return render_template(
+        "workouts/show.html",
+        workout=workout,
+        owner=db.session.get(User, workout.user_id),
+        is_owner=workout.user_id == current_user.id,
+        levels=dict(LEVELS),
+    )
 
 
 @bp.route("/<int:workout_id>/edit", methods=["GET", "POST"])

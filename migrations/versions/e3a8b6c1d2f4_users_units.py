@@ -1,7 +1,7 @@
 """users.units: metric or imperial, what distances read in (they stay stored in km)
 
 Revision ID: e3a8b6c1d2f4
-Revises: d7e1f3a5b9c2
+Revises: 796e7d8656be
 Create Date: 2026-12-04 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e3a8b6c1d2f4'
-down_revision = 'd7e1f3a5b9c2'
+down_revision = '796e7d8656be'
 branch_labels = None
 depends_on = None
 

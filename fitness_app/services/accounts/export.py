@@ -24,7 +24,7 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import Achievement, Goal, Notification, User, Workout, WorkoutTrack
 from fitness_app.services.imports.gpx_out import track_gpx
 from fitness_app.services.notifications import inbox
-from fitness_app.services.notifications.payload import iso_utc
+from fitness_app.services.notifications.payload import group_of, iso_utc
 from fitness_app.services.notifications.unread_counts import unread_among
 
 FORMAT = "fitness_app.export"
@@ -112,7 +112,7 @@ def _notifications(user_id: int) -> Iterator[list[Row]]:
     Through the inbox and unread-count services, which own what a user may
     see and what counts as read.
     """
-    fields = _fields(Notification, ["user_id", "author_id"])
+    fields = _fields(Notification, ["user_id", "author_id", "group_key"])
     after = 0
     while True:
         user = db.session.get(User, user_id)
@@ -123,7 +123,8 @@ def _notifications(user_id: int) -> Iterator[list[Row]]:
         unread = unread_among(user, [n.id for n in rows])
         yield [
             _row({key: getattr(n, key) for key in fields})
-            | {"announcement": n.user_id is None, "read": n.id not in unread}
+            | {"announcement": n.user_id is None, "read": n.id not in unread,
+               "group": group_of(n)}
             for n in rows
         ]
 

@@ -32,6 +32,8 @@ class Figures:
     end: tuple[float, float] | None
     distance: str | None
     duration: str
+    #: The file's moving time, when it had one: what pace and speed are counted over.
+    moving: str | None
     pace: str | None
     speed: str | None
     elevation_gain: str | None
@@ -86,6 +88,7 @@ def for_workout(workout: Workout, unit: str) -> Figures:
         end=drawn[2] if drawn else None,
         distance=units.distance(km, unit) if km else None,
         duration=duration_words(seconds),
+        moving=duration_words(seconds) if track else None,
         pace=units.pace(seconds, km, unit) if workout.activity in PACED else None,
         speed=None if workout.activity in PACED else units.speed(seconds, km, unit),
         elevation_gain=(elevation_words(track.elevation_gain_m, unit)

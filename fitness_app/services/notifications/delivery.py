@@ -13,6 +13,12 @@ prepared packets through `push.fan_out`. So:
   so the packets leave before the HTTP response is written.
 
 A `delivery()` opened inside another joins it; the outer one commits.
+
+One unit is one action, so it is also what groups notifications: whatever it
+stores for one user shares a group keyed by the id of the first of them
+(`notify(..., new_group=True)` starts another). `Delivery.groups()` hands
+what it prepared over by (user, group), for senders that deliver once per
+group, such as Web Push.
 """
 
 from __future__ import annotations
@@ -20,14 +26,41 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from fitness_app.extensions import db
 from fitness_app.models import Notification
 from fitness_app.realtime import push
 from fitness_app.realtime.rooms import user_room
+from fitness_app.services.notifications.links import FRESH
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_counts
+
+
+@dataclass(frozen=True)
+class Group:
+    """The notifications one unit stored for one user under one group key.
+
+    `user_id` is None for an announcement (a group of its own, for everyone).
+    `payloads` are the `notification` event payloads in id order; `audible`
+    the ones that are not silent, so `lead`, the first of them, is the one
+    a popup or a push shows on top (None: the group is all silent and shows
+    nothing).
+    """
+
+    user_id: int | None
+    key: str
+    payloads: tuple[dict[str, Any], ...]
+
+    @property
+    def audible(self) -> list[dict[str, Any]]:
+        return [p for p in self.payloads if not p["silent"]]
+
+    @property
+    def lead(self) -> dict[str, Any] | None:
+        audible = self.audible
+        return audible[0] if audible else None
 
 
 class Delivery:
@@ -38,6 +71,30 @@ class Delivery:
         self.unread_users: set[int] = set()
         self.unread_known: dict[int, int] = {}
         self.abandoned = False
+        self._group_of: dict[int, str] = {}
+        self._prepared: list[tuple[int | None, dict[str, Any]]] = []
+
+    def group_of(self, user_id: int) -> str | None:
+        """The group this unit's next notification for the user joins; None: it starts one."""
+        return self._group_of.get(user_id)
+
+    def start_group(self, user_id: int, notification_id: int) -> None:
+        """This notification leads a group: the user's later ones in this unit join it."""
+        self._group_of[user_id] = str(notification_id)
+
+    def groups(self) -> list[Group]:
+        """What the unit prepared, one `Group` per (user, group key), in order of first id.
+
+        Filled when the block ends, before COMMIT, and unchanged after it: a
+        sender that runs after COMMIT (Web Push: one message per group and
+        device) reads it there and queries nothing.
+        """
+        by_key: dict[tuple[int | None, str], list[dict[str, Any]]] = {}
+        for user_id, payload in self._prepared:
+            by_key.setdefault((user_id, payload["group"]), []).append(payload)
+        found = [Group(user_id, key, tuple(sorted(payloads, key=lambda p: p["id"])))
+                 for (user_id, key), payloads in by_key.items()]
+        return sorted(found, key=lambda g: g.payloads[0]["id"])
 
     def add(self, notification: Notification) -> None:
         """Push this row, to its user's room or to everyone, after COMMIT.
@@ -99,13 +156,10 @@ def delivery() -> Iterator[Delivery]:
 def _prepare(unit: Delivery) -> list[tuple[str, dict[str, Any], str | None]]:
     """Flush, then turn the unit into packets while the transaction is still open."""
     db.session.flush()
+    unit._prepared = [(n.user_id, serialize(n, FRESH)) for n in unit.notifications]
     packets: list[tuple[str, dict[str, Any], str | None]] = [
-        (
-            "notification",
-            serialize(n),
-            user_room(n.user_id) if n.user_id is not None else None,
-        )
-        for n in unit.notifications
+        ("notification", payload, user_room(user_id) if user_id is not None else None)
+        for user_id, payload in unit._prepared
     ]
     counts = {**unit.unread_known, **unread_counts(unit.unread_users)}
     for user_id, count in counts.items():

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fitness_app.models import Notification
+from fitness_app.services.notifications.links import Links
 
 
 def iso_utc(moment: datetime) -> str:
@@ -15,8 +16,13 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def serialize(notification: Notification) -> dict[str, Any]:
-    """The `notification` event payload named in the interface contract."""
+def serialize(notification: Notification, links: Links) -> dict[str, Any]:
+    """The `notification` event payload named in the interface contract.
+
+    A stored notification is serialised with the `links` of its batch
+    (`links.links_for`), so one whose workout was deleted leads to the
+    workouts list; one created in this transaction with `links.FRESH`.
+    """
     return {
         "id": notification.id,
         "kind": notification.kind,
@@ -24,26 +30,12 @@ def serialize(notification: Notification) -> dict[str, Any]:
         "message": notification.message,
         "created_at": iso_utc(notification.created_at),
         "data": notification.data or {},
-        "url": page_for(notification),
+        "url": links.url(notification),
         "silent": bool(notification.silent),
+        "group": group_of(notification),
     }
 
 
-def page_for(notification: Notification) -> str:
-    """The local path a popup or inbox row leads to: the page the notification is about.
-
-    Literal paths rather than `url_for`, because `flask announce` serialises
-    outside any request, where `url_for` cannot build URLs.
-    """
-    data = notification.data or {}
-    if notification.kind == "workout_completed" and isinstance(data.get("workout_id"), int):
-        return f"/workouts/{data['workout_id']}/edit"
-    if notification.kind == "workout_completed":
-        return "/workouts/"
-    if notification.kind in ("goal_achieved", "personal_record", "streak"):
-        return "/goals/"
-    if notification.kind == "announcement":
-        return "/notifications/"
-    if notification.kind == "import_finished" and isinstance(data.get("import_id"), int):
-        return f"/workouts/imports/{data['import_id']}"
-    return "/"
+def group_of(notification: Notification) -> str:
+    """The group key: the first notification of the action stores NULL and is keyed by its id."""
+    return notification.group_key or str(notification.id)

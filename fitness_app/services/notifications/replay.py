@@ -16,6 +16,7 @@ from fitness_app.extensions import db
 from fitness_app.models import Notification, User
 from fitness_app.realtime import push, queue
 from fitness_app.services.notifications.inbox import visible_to
+from fitness_app.services.notifications.links import links_for
 from fitness_app.services.notifications.payload import serialize
 from fitness_app.services.notifications.unread_counts import unread_counts
 
@@ -51,7 +52,8 @@ def resend_since(app: Flask, since: datetime) -> None:
                 if user is None:
                     continue
                 rows = _created_since(user, since, app.config["REPLAY_LIMIT"])
-                missed = [(n.id, _utc(n.created_at), serialize(n)) for n in rows]
+                links = links_for(rows)
+                missed = [(n.id, _utc(n.created_at), serialize(n, links)) for n in rows]
                 for sid, after, arrived in connections:
                     for notification_id, created_at, payload in missed:
                         if notification_id > after or created_at <= arrived:

@@ -44,6 +44,7 @@ def notify(
     data: dict[str, Any] | None = None,
     silent: bool | None = None,
     author_id: int | None = None,
+    new_group: bool = False,
 ) -> Notification:
     """Store a notification in the current `delivery()`; it is pushed once that commits.
 
@@ -52,6 +53,13 @@ def notify(
     the counter and the watermark of "mark all read" consistent. `silent`
     None lets the user's settings decide (muted kinds, quiet hours);
     announcements are never silent.
+
+    Groups: one unit of work is one action, so everything it stores for one
+    user shares a group (one popup, one Web Push), keyed by the id of the
+    first of them. A unit that stores unrelated notifications for one user,
+    such as a scheduler's batch, passes `new_group=True` on each unrelated
+    one: it starts a group of its own, which the user's later notifications
+    in the unit join. An announcement is always a group of its own.
 
     The row is written at once by a Core INSERT ... RETURNING, not left to the
     ORM's flush: this runs on every completed workout, and the unit of work
@@ -63,9 +71,11 @@ def notify(
         silent = False
     elif silent is None:
         silent = preferences.silent_for(user_id, kind)
+    leader = None if user_id is None or new_group else unit.group_of(user_id)
     values = {
         "user_id": user_id, "author_id": author_id, "kind": kind, "title": title,
         "message": message, "data": data or {}, "created_at": utcnow(), "silent": silent,
+        "group_key": leader,
     }
     if user_id is None:
         lock_everyone()
@@ -75,6 +85,8 @@ def notify(
         unread = db.session.execute(_one_more_unread(), {"user_id": user_id}).scalar_one()
         unit.unread_is(user_id, unread)
         stored = db.session.execute(_insert_notification(), values).one()
+        if leader is None:
+            unit.start_group(user_id, stored.id)
     notification = Notification(
         id=stored.id, announcement_seq=stored.announcement_seq, read_at=None, **values
     )

@@ -27,7 +27,7 @@ from fitness_app.signals import (
     workout_imported,
 )
 
-FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on")
+FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on", "visibility")
 
 
 class Completion(enum.Enum):
@@ -43,9 +43,14 @@ class WorkoutInput:
     duration_minutes: int
     distance_km: float | None
     performed_on: date
+    # None: the owner's `default_visibility` (the column's default).
+    visibility: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in FIELDS}
+        values = {name: getattr(self, name) for name in FIELDS}
+        if values["visibility"] is None:
+            del values["visibility"]
+        return values
 
 
 def summary(workout: Workout, unit: str = units.METRIC) -> str:

@@ -1,0 +1,85 @@
+"""Where a notification leads, and what it says when the workout it is about was deleted.
+
+A notification outlives what it is about: a workout can be deleted the day
+after its completion was announced. A row about a workout (its
+`data.workout_id`, or the workout id in its page's path) whose workout is
+gone leads to the workouts list, and the inbox says so, instead of opening a
+404. Which of a page's workouts are gone is one query by primary key for the
+whole page (`links_for`), never one per row.
+
+Paths are literal rather than `url_for`, because `flask announce` serialises
+outside any request, where `url_for` cannot build URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from fitness_app.extensions import db
+from fitness_app.models import Notification, Workout
+
+WORKOUTS_PAGE = "/workouts/"
+_WORKOUT_PAGE = re.compile(r"/workouts/(\d+)(?:/|$)")
+
+
+def page_for(notification: Notification) -> str:
+    """The local path of the page the notification is about, while that page exists."""
+    data = notification.data or {}
+    if notification.kind == "workout_completed" and isinstance(data.get("workout_id"), int):
+        return f"/workouts/{data['workout_id']}/edit"
+    if notification.kind == "workout_completed":
+        return WORKOUTS_PAGE
+    if notification.kind in ("goal_achieved", "personal_record", "streak"):
+        return "/goals/"
+    if notification.kind == "announcement":
+        return "/notifications/"
+    if notification.kind == "import_finished" and isinstance(data.get("import_id"), int):
+        return f"/workouts/imports/{data['import_id']}"
+    return "/"
+
+
+def workout_about(data: Mapping[str, Any], page: str) -> int | None:
+    """The workout a notification is about: `data.workout_id`, else the id in its page's path."""
+    value = data.get("workout_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _WORKOUT_PAGE.match(page)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where each notification of one page (or batch) leads, knowing which workouts are gone."""
+
+    deleted: frozenset[int] = frozenset()
+
+    def url(self, notification: Notification) -> str:
+        """The notification's page, or the workouts list when its workout was deleted."""
+        return WORKOUTS_PAGE if self.workout_deleted(notification) else page_for(notification)
+
+    def workout_deleted(self, notification: Notification) -> bool:
+        """Whether the workout this notification is about no longer exists."""
+        workout_id = workout_about(notification.data or {}, page_for(notification))
+        return workout_id is not None and workout_id in self.deleted
+
+
+# For notifications created in the current transaction: what they are about exists.
+FRESH = Links()
+
+
+def links_for(notifications: Iterable[Notification]) -> Links:
+    """Links for stored notifications: one query for the workouts they are about."""
+    wanted = {
+        workout_id
+        for n in notifications
+        if (workout_id := workout_about(n.data or {}, page_for(n))) is not None
+    }
+    if not wanted:
+        return FRESH
+    found = db.session.scalars(sa.select(Workout.id).where(Workout.id.in_(wanted)))
+    return Links(frozenset(wanted.difference(found)))

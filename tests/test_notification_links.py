@@ -1,0 +1,155 @@
+"""A notification about a deleted workout says so and leads to the workouts list, never a 404."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from fitness_app.extensions import db, socketio
+from fitness_app.models import User, Workout
+from fitness_app.services.notifications import replay, store
+from fitness_app.services.notifications.delivery import delivery
+from fitness_app.services.notifications.links import workout_about
+from tests.conftest import log_workout
+
+ROW = re.compile(
+    r'<li class="item inbox-item[^"]*" data-notification-id="(\d+)">.*?'
+    r'<a class="item-link" href="([^"]*)">(.*?)</a>',
+    re.S,
+)
+
+
+def inbox_rows(client: FlaskClient) -> dict[str, tuple[str, str]]:
+    """{notification message: (href, the link's text)} as the inbox page shows them."""
+    page = client.get("/notifications/").get_data(as_text=True)
+    rows = {}
+    for _, href, inner in ROW.findall(page):
+        texts = re.findall(r"<p[^>]*>(.*?)</p>", inner)
+        rows[texts[1]] = (href, " ".join(texts))
+    return rows
+
+
+def workout_ids(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        return dict(db.session.execute(sa.select(Workout.title, Workout.id)).all())
+
+
+def completion_urls(payloads: list[dict]) -> dict[int, str]:
+    return {p["data"]["workout_id"]: p["url"] for p in payloads
+            if p["kind"] == "workout_completed"}
+
+
+@pytest.fixture
+def two_workouts_one_deleted(app: Flask, client: FlaskClient, signed_in) -> dict[str, int]:
+    log_workout(client, title="Kept run")
+    log_workout(client, title="Deleted run")
+    ids = workout_ids(app)
+    assert client.post(f"/workouts/{ids['Deleted run']}/delete").status_code == 302
+    return ids
+
+
+def test_the_inbox_says_the_workout_was_deleted_and_links_to_the_list(
+    client, two_workouts_one_deleted
+):
+    ids = two_workouts_one_deleted
+    rows = {href: text for href, text in inbox_rows(client).values()}
+    gone = next(text for text in rows.values() if "Deleted run" in text)
+    kept = next(text for text in rows.values() if "Kept run" in text)
+    assert "This workout was deleted." in gone
+    assert "deleted" not in kept
+    assert set(rows) == {f"/workouts/{ids['Kept run']}/edit", "/workouts/"}
+    assert rows["/workouts/"] == gone
+    for href in rows:
+        assert client.get(href).status_code == 200
+    # Where the row used to lead.
+    assert client.get(f"/workouts/{ids['Deleted run']}/edit").status_code == 404
+
+
+def test_the_api_and_the_replay_on_connect_lead_to_the_list(
+    app, client, two_workouts_one_deleted
+):
+    ids = two_workouts_one_deleted
+    expected = {ids["Kept run"]: f"/workouts/{ids['Kept run']}/edit",
+                ids["Deleted run"]: "/workouts/"}
+    api = client.get("/api/notifications?after=0").json["notifications"]
+    assert completion_urls(api) == expected
+
+    socket = socketio.test_client(app, flask_test_client=client, auth={"last_id": 0})
+    replayed = [e["args"][0] for e in socket.get_received() if e["name"] == "notification"]
+    assert completion_urls(replayed) == expected
+    for url in expected.values():
+        assert client.get(url).status_code == 200
+    socket.disconnect()
+
+
+def test_the_resend_after_a_pubsub_gap_leads_to_the_list(app, client, signed_in):
+    log_workout(client, title="Deleted run")
+    socket = socketio.test_client(app, flask_test_client=client, auth={"last_id": 0})
+    since = datetime.now(UTC)
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id))
+        workout_id = db.session.scalar(sa.select(Workout.id))
+        with delivery():
+            store.notify(user_id, "workout_completed", "Done", "Kudos later",
+                         {"workout_id": workout_id})
+    client.post(f"/workouts/{workout_id}/delete")
+    socket.get_received()
+    replay.resend_since(app, since)
+    resent = [e["args"][0] for e in socket.get_received() if e["name"] == "notification"]
+    assert [(n["message"], n["url"]) for n in resent] == [("Kudos later", "/workouts/")]
+    socket.disconnect()
+
+
+def test_an_inbox_page_looks_its_workouts_up_in_one_query(app, client, signed_in):
+    """As many statements for a page of twelve workout rows as for one."""
+
+    def statements_for_inbox() -> int:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, *args) -> None:
+            seen.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/notifications/").status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        assert sum("FROM workouts" in s for s in seen) == 1
+        return len(seen)
+
+    log_workout(client, title="Only")
+    one = statements_for_inbox()
+    for n in range(11):
+        log_workout(client, title=f"Run {n}")
+    ids = workout_ids(app)
+    client.post(f"/workouts/{ids['Run 3']}/delete")
+    assert statements_for_inbox() == one
+    assert sum("This workout was deleted." in text
+               for _, text in inbox_rows(client).values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "page", "expected"),
+    [
+        ({"workout_id": 7}, "/workouts/7/edit", 7),
+        ({"workout_id": 7}, "/goals/", 7),
+        ({}, "/workouts/8", 8),
+        ({}, "/workouts/8/edit", 8),
+        ({"workout_id": True}, "/workouts/", None),
+        ({"workout_id": "7"}, "/workouts/", None),
+        ({}, "/workouts/", None),
+        ({}, "/workouts/new", None),
+        ({}, "/workouts/imports/3", None),
+        ({}, "/goals/", None),
+    ],
+)
+def test_which_workout_a_notification_is_about(data, page, expected):
+    """Its data's workout_id, or else the id in its page's path (a workout's own page)."""
+    assert workout_about(data, page) == expected
