@@ -191,3 +191,13 @@ def test_the_export_carries_each_track_as_gpx(client, app, signed_in):
     points = parsed.tracks[0].segments[0].points
     assert 2 <= len(points) <= 500 and points[0].latitude == pytest.approx(48.85, abs=1e-4)
     assert points[0].time is not None
+
+
+def test_a_large_upload_streams_through_in_chunks(client, app, signed_in):
+    # Megabytes: far above the 64 KB every other form is held to.
+    content = gpx(20_000)
+    assert len(content) > 1024 * 1024
+    job = finished(app, import_id_of(upload(client, content, "long.gpx")))
+    assert job.added == 1
+    [track] = stored(app, WorkoutTrack)
+    assert track.points == 20_000

@@ -75,7 +75,9 @@ def receive(request: Request) -> Upload:
 
 
 def _parse(request: Request, boundary: bytes, handle) -> tuple[dict[str, str], str | None, int]:
-    decoder = MultipartDecoder(boundary, max_form_memory_size=FORM_SLACK, max_parts=16)
+    # The decoder's limit bounds its own buffer (one chunk and what is left of the
+    # last); the text fields are bounded below, the file by MAX_UPLOAD.
+    decoder = MultipartDecoder(boundary, max_form_memory_size=4 * CHUNK, max_parts=16)
     stream = request.stream
     fields: dict[str, str] = {}
     filename: str | None = None
@@ -108,6 +110,8 @@ def _parse(request: Request, boundary: bytes, handle) -> tuple[dict[str, str], s
                         handle.write(event.data)
                 else:
                     text += event.data
+                    if len(text) > FORM_SLACK:
+                        raise RequestEntityTooLarge("Only the file may be large.")
                     if not event.more_data:
                         fields[current.name] = text.decode("utf-8", "replace")
         if not chunk:
