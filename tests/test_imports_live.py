@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -24,8 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 def export(files: int) -> bytes:
     """Hour-long runs, a point a second, a day apart: a few seconds of reading in all."""
-    from datetime import timedelta
-
     return zipped({f"activities/{i}.gpx": gpx(3600, START + timedelta(days=i), step_m=2.5)
                    for i in range(files)} | {"activities/broken.gpx": b"<gpx><trk>"})
 
