@@ -150,6 +150,8 @@ class Config:
     IMPORT_WORKER_MEMORY_MB = int(os.environ.get("IMPORT_WORKER_MEMORY_MB", "3072"))
     IMPORT_WORKER_NICE = int(os.environ.get("IMPORT_WORKER_NICE", "10"))
     IMPORT_ENTRY_TIMEOUT = int(os.environ.get("IMPORT_ENTRY_TIMEOUT", "300"))
+    # Uploads per user (each up to 50 MB on disk until read).
+    RATELIMIT_IMPORT = os.environ.get("RATELIMIT_IMPORT", "30 per hour")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

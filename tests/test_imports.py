@@ -201,3 +201,17 @@ def test_a_large_upload_streams_through_in_chunks(client, app, signed_in):
     assert job.added == 1
     [track] = stored(app, WorkoutTrack)
     assert track.points == 20_000
+
+
+def test_imports_are_limited_per_user(database, tmp_path):
+    with built_app(database, IMPORT_DIR=str(tmp_path / "up"), RATELIMIT_IMPORT="2 per hour") as app:
+        client = app.test_client()
+        client.post("/auth/register", data={"username": "ann", "email": "ann@example.com",
+                                             "password": "password1", "confirm": "password1"})
+        first = [import_id_of(upload(client, gpx(30, START + timedelta(days=i)), f"{i}.gpx"))
+                 for i in range(2)]
+        refused = upload(client, gpx(30), "third.gpx")
+        assert refused.status_code == 429 and refused.headers["Retry-After"]
+        assert b"many imports this hour" in refused.data
+        for import_id in first:
+            finished(app, import_id)

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from fitness_app.extensions import csrf, db
 from fitness_app.imports import bp
+from fitness_app.limits import per_user
 from fitness_app.models import ImportEntry, Workout, WorkoutImport
 from fitness_app.services import units
 from fitness_app.services.imports import figures, jobs, rows, upload
@@ -32,6 +33,7 @@ def require_login() -> None:
 # loop: `upload.receive` streams it and checks the token itself.
 @csrf.exempt
 @bp.route("/import", methods=["GET", "POST"])
+@per_user("RATELIMIT_IMPORT", "You have sent many imports this hour.")
 def new() -> Response | tuple[str, int]:
     if request.method == "POST":
         try:
