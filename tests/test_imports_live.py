@@ -15,8 +15,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.imports_helpers import START, gpx, zipped
-from tests.live import post_form, register
+from deploy.processes import wait_until
+from tests.imports_helpers import START, gpx, strava_export, zipped
+from tests.live import LiveServer, csrf_token, post_form, register
 from tests.test_browser import CONNECTED, PASSWORD
 from tests.test_ui import AXE, WIDTHS, axe_violations, sideways_overflow
 
@@ -81,3 +82,19 @@ def test_the_bar_moves_live_and_the_outcome_appears_without_a_reload(
     finally:
         context.close()
         session.close()
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_an_import_runs_under_each_server_mode(tmp_path, mode):
+    """The reader process and its pipe work under both green servers (`make run`, deploy/)."""
+    with LiveServer(tmp_path, env={"ASYNC_MODE": mode}) as server:
+        session = register(server.url, f"mode{uuid.uuid4().hex[:8]}", PASSWORD)
+        token = csrf_token(session, f"{server.url}/workouts/import")
+        response = session.post(f"{server.url}/workouts/import", data={"csrf_token": token},
+                                files={"file": ("e.zip", strava_export(4))},
+                                allow_redirects=False, timeout=30)
+        assert response.status_code == 303
+        page_url = f"{server.url}{response.headers['Location']}"
+        page = wait_until(lambda: (text := session.get(page_url, timeout=5).text)
+                          and "Finished" in text and text, timeout=60, message="the import")
+        assert "4 workouts added, 0 skipped as duplicates, 0 refused." in page
