@@ -244,12 +244,60 @@ def where_time_goes(files: int, points: int) -> dict[str, float]:
     return {name: round(1000 * total / files, 1) for name, total in phases.items()}
 
 
+def thread_or_process(points: int, seconds: float = 4.0) -> dict[str, Any]:
+    """Why a process: a loop's lag and rounds while gpxpy parses in a thread, then in a process.
+
+    The "loop" sleeps 5 ms and does 1 ms of Python work per round, as a request
+    would; side by side, idle first.
+    """
+    import hashlib
+    import sys
+
+    import gpxpy
+
+    text = track(points, START, 1).decode()
+    path = Path(tempfile.mkstemp(suffix=".gpx")[1])
+    path.write_text(text)
+
+    def rounds() -> dict[str, Any]:
+        lags, count = [], 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            began = time.monotonic()
+            time.sleep(0.005)
+            lags.append((time.monotonic() - began - 0.005) * 1000)
+            work = time.perf_counter()
+            while time.perf_counter() - work < 0.001:
+                hashlib.sha256(b"request").digest()
+            count += 1
+        lags.sort()
+        return {"lag_p99_ms": round(lags[int(0.99 * len(lags))], 1),
+                "lag_max_ms": round(lags[-1], 1), "rounds_per_s": round(count / seconds)}
+
+    result = {"idle": rounds()}
+    stop = threading.Event()
+    parser = threading.Thread(target=lambda: [gpxpy.parse(text) for _ in iter(stop.is_set, True)])
+    parser.start()
+    result["gpxpy in a thread"] = rounds()
+    stop.set()
+    parser.join()
+    child = subprocess.Popen([sys.executable, "-c", "import gpxpy, sys\n"
+                              "t = open(sys.argv[1]).read()\nwhile True: gpxpy.parse(t)",
+                              str(path)])
+    time.sleep(1)
+    result["gpxpy in a process"] = rounds()
+    child.kill()
+    child.wait()
+    path.unlink()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--points", type=int, default=3600)
     parser.add_argument("--big-mb", type=int, default=40)
-    parser.add_argument("--cases", default="export,big")
+    parser.add_argument("--cases", default="export,big,gil")
     options = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-imports-"))
     log(f"workdir {workdir}")
@@ -281,6 +329,8 @@ def main() -> None:
             log(json.dumps(results["big"]))
         others.stop.set()
         results["where_the_time_goes_ms_per_file"] = where_time_goes(20, options.points)
+        if "gil" in options.cases:
+            results["thread_or_process"] = thread_or_process(options.points)
     finally:
         server.stop()
     print(json.dumps(results, indent=2))
