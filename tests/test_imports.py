@@ -18,7 +18,7 @@ from flask_login import login_user
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import ImportEntry, Notification, User, Workout, WorkoutTrack
-from tests.conftest import built_app
+from tests.conftest import built_app, signed_in_client
 from tests.imports_helpers import (
     DATA,
     START,
@@ -215,3 +215,17 @@ def test_imports_are_limited_per_user(database, tmp_path):
         assert b"many imports this hour" in refused.data
         for import_id in first:
             finished(app, import_id)
+
+
+def test_progress_reaches_only_the_importers_connections(app, client, signed_in):
+    other = signed_in_client(app, "bob")
+    mine = socketio.test_client(app, flask_test_client=client)
+    theirs = socketio.test_client(app, flask_test_client=other)
+    mine.get_received()
+    theirs.get_received()
+    job = finished(app, import_id_of(upload(client, strava_export(3), "e.zip")))
+    assert events(mine, "import_progress")[-1] == {"import_id": job.id, "done": 3, "total": 3,
+                                                  "unit": "files"}
+    assert [e["name"] for e in theirs.get_received()] == []
+    mine.disconnect()
+    theirs.disconnect()
