@@ -20,5 +20,8 @@ blueprints and the command line.
 - `archive.py`: zips and `.gz`, with caps on entries, sizes and names.
 - `track.py`: what every reader returns, activity names, the simplified route.
 - `upload.py`: the upload streamed to a file, CSRF checked after, 50 MB cap.
-- `jobs.py` and `rows.py`: the background import, one transaction per workout.
+- `jobs.py` and `rows.py`: the background import, one transaction per file.
+- `child.py` is the reader process's main loop; `worker.py` the server's end of its pipe.
+- `figures.py`: a workout's route as SVG and its pace, speed and climb, for its page.
+- `gpx_out.py`: a stored route as GPX, for the export (services/accounts may use it).
 """
