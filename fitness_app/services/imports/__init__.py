@@ -6,7 +6,7 @@ import jobs and their progress, and the rows an import writes
 `services.training` (an imported workout is a workout), `services.notifications`
 (the `import_finished` notification), the shared service modules and
 `fitness_app.realtime` (the `import_progress` emit); nothing imports it but
-blueprints and the command line.
+blueprints, the command line, app.py (`jobs.watch`) and the export (`gpx_out`).
 
 - Readers run in a worker process (`worker.py`), never in the server: parsing
   is CPU-bound pure Python that would hold the event loop and the GIL. The
