@@ -5,7 +5,9 @@ Every server starts here: `make run` runs this file, gunicorn loads `app:app`
 is guessed: ASYNC_MODE names the server mode (eventlet by default, gevent the
 maintained alternative, threading for debugging), the standard library is
 patched for it before anything else is imported, and the mode is handed to
-the factory as an argument. `fitness_app` itself never imports eventlet or
+the factory as an argument. eventlet serves SQLite only: with any other
+database it stops at start and points to gevent. `deploy/serving.py` binds the port
+and runs the mode's server. `fitness_app` itself never imports eventlet or
 gevent, and the `flask` command builds the app from the same factory without
 patching, in threading mode (`flask --app fitness_app ...`).
 """
@@ -29,6 +31,9 @@ import gc  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 
+import sqlalchemy as sa  # noqa: E402
+
+from deploy import serving  # noqa: E402
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
 from fitness_app.services.accounts import passwords  # noqa: E402
@@ -42,6 +47,30 @@ from fitness_app.services.imports import jobs as imports  # noqa: E402
 gc.set_threshold(100_000, 10, 10)
 
 app = create_app(overrides={"ASYNC_MODE": ASYNC_MODE})
+
+
+def refuse_blocking_database(database_uri: str) -> None:
+    """Stop at start when eventlet would wait on the database with the whole process.
+
+    Database drivers talk to a server over a socket of their own. psycopg 3
+    waits through gevent's loop when gevent has patched (from 3.1.14), but has
+    no eventlet support (psycogreen, which had, is for psycopg2): under
+    eventlet every PostgreSQL query would hold every user until it returned,
+    and a query waiting on a lock held by another request of the same process
+    could wait for ever. SQLite is a local file, read within the request.
+    """
+    backend = sa.engine.make_url(database_uri).get_backend_name()
+    if ASYNC_MODE == "eventlet" and backend != "sqlite":
+        raise SystemExit(
+            f"fitness_app: ASYNC_MODE=eventlet serves SQLite only, not {backend}: its driver "
+            "(psycopg for PostgreSQL) does not wait through eventlet's loop, so every query "
+            "would hold the whole server until the database answered. Serve it with gevent: "
+            "ASYNC_MODE=gevent make run (deploy/ and make cluster run gevent under gunicorn; "
+            "docs/deployment.md)."
+        )
+
+
+refuse_blocking_database(app.config["SQLALCHEMY_DATABASE_URI"])
 
 # Password hashing runs in real OS threads; each mode has its own pool, and
 # only this file may name eventlet or gevent (fitness_app/services/accounts/passwords.py).
@@ -76,19 +105,24 @@ def _say_when_ready(host: str, port: int) -> None:
 
 
 def serve() -> None:
-    """Serve with the mode's own WSGI server, as `make run` does."""
+    """Serve as `make run` does: on a socket of our own (deploy/serving.py), with the mode's server.
+
+    Threading mode keeps `socketio.run` (Werkzeug binds without SO_REUSEPORT
+    and refuses a taken port itself).
+    """
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    options = {}
-    if ASYNC_MODE == "eventlet":
-        # eventlet's WSGI server holds 1024 connections unless told otherwise.
-        options["max_size"] = int(os.environ.get("MAX_CONNECTIONS", "20000"))
+    log_output = os.environ.get("ACCESS_LOG", "0") == "1"
     if ASYNC_MODE == "threading":
         # Werkzeug's development server: the only server threading mode has.
-        options["allow_unsafe_werkzeug"] = True
+        socketio.start_background_task(_say_when_ready, host, port)
+        socketio.run(app, host=host, port=port, log_output=log_output,
+                     allow_unsafe_werkzeug=True)
+        return
+    listener = serving.listen(host, port, ASYNC_MODE)
     socketio.start_background_task(_say_when_ready, host, port)
-    socketio.run(app, host=host, port=port,
-                 log_output=os.environ.get("ACCESS_LOG", "0") == "1", **options)
+    serving.serve(app, listener, ASYNC_MODE, log_output=log_output,
+                  max_connections=int(os.environ.get("MAX_CONNECTIONS", "20000")))
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@
 `bench/run.py` measures the app against this server, side by side and with the
 same load client, so each figure reads as "how much of what Flask-SocketIO on
 eventlet can do on this machine does the app keep". It is served exactly as
-`app.py` serves the app (same monkey-patching, collector setting, `max_size`,
-ping settings, no WebSocket compression, the same Redis message queue when
-REDIS_URL is set), and it sends the same events for the same requests: a
-workout POST emits `notification` and `unread_count` to the user's room; a
-broadcast POST emits one `notification` to everyone. What is missing is exactly
-what the app adds: sessions, logins, CSRF, forms, SQL and templates.
+`app.py` serves the app (same monkey-patching, collector setting, listening
+socket and server from `deploy/serving.py`, ping settings, no WebSocket compression,
+the same Redis message queue when REDIS_URL is set), and it sends the same
+events for the same requests: a workout POST emits `notification` and
+`unread_count` to the user's room; a broadcast POST emits one `notification`
+to everyone. What is missing is exactly what the app adds: sessions, logins,
+CSRF, forms, SQL and templates.
 
 A client names its user in `auth: {"user": <id>}`; nothing checks it.
 """
@@ -27,12 +28,17 @@ elif ASYNC_MODE == "gevent":
 
 import gc  # noqa: E402
 import itertools  # noqa: E402
+import sys  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from deploy import serving  # noqa: E402
 
 # The same collector setting as app.py; see the reason there.
 gc.set_threshold(100_000, 10, 10)
@@ -112,13 +118,7 @@ def healthz() -> Response:
 
 
 if __name__ == "__main__":
-    options = {}
-    if ASYNC_MODE == "eventlet":
-        options["max_size"] = int(os.environ.get("MAX_CONNECTIONS", "20000"))
-    socketio.run(
-        app,
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "5001")),
-        log_output=False,
-        **options,
-    )
+    listener = serving.listen(os.environ.get("HOST", "127.0.0.1"),
+                              int(os.environ.get("PORT", "5001")), ASYNC_MODE)
+    serving.serve(app, listener, ASYNC_MODE, log_output=False,
+                  max_connections=int(os.environ.get("MAX_CONNECTIONS", "20000")))

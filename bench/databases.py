@@ -27,6 +27,11 @@ from fitness_app.models import User
 PASSWORD = "bench-password"
 
 
+def served_mode(mode: str, database: str) -> str:
+    """The server mode on `database`: app.py refuses eventlet on PostgreSQL, whose driver
+    would hold eventlet's loop, so there it runs gevent, as `ASYNC_MODE=gevent make run`
+    serves it; the bare server beside it runs the same mode."""
+    return "gevent" if mode == "eventlet" and database == "postgresql" else mode
 
 
 # One counter for every SqliteStore of a run, so no two measurements share a file.

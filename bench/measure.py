@@ -27,6 +27,7 @@ from bench.databases import (
     SqliteStore,
     count_notifications,
     prepare_app_database,
+    served_mode,
 )
 from bench.figures import scaling
 from bench.processes import BENCH, ROOT, VENV_BIN, LoadClient, Server, log, proc_rss_bytes, profiled
@@ -60,7 +61,8 @@ def measure(
     secret = secrets.token_hex(32)
     with _database(kind, store) as db_url:
         env = {"SECRET_KEY": secret, "INSTANCE_PATH": str(workdir / f"instance-{label}-{kind}"),
-               "MAX_CONNECTIONS": str(args.max_connections), "ASYNC_MODE": args.mode}
+               "MAX_CONNECTIONS": str(args.max_connections),
+               "ASYNC_MODE": served_mode(args.mode, store.name)}
         if db_url:
             env["DATABASE_URL"] = db_url
         if redis:
@@ -73,7 +75,10 @@ def measure(
         else:
             users = [{"id": i + 1} for i in range(n)]
             admin = None
-        servers = [Server(kind, workdir, f"{label}-{kind}-{w}", env) for w in range(workers)]
+        # --modes gevent: the app runs as deploy/ serves it, under gunicorn.
+        gunicorn = kind == "app" and args.mode == "gevent"
+        servers = [Server(kind, workdir, f"{label}-{kind}-{w}", env, gunicorn)
+                   for w in range(workers)]
         client = LoadClient(workdir, max_seconds=args.max_seconds)
         try:
             for server in servers:
@@ -181,7 +186,8 @@ def cluster(workdir: Path, args: argparse.Namespace, kinds: list[str]) -> dict[s
     """The same figures with several workers sharing Redis and one database."""
     store = (PostgresStore(args.pg_url) if args.cluster_db == "postgresql"
              else SqliteStore(workdir))
-    out: dict[str, Any] = {"database": store.name, "runs": {}}
+    out: dict[str, Any] = {"database": store.name, "mode": served_mode(args.mode, store.name),
+                           "runs": {}}
     redis = RedisServer(workdir).start()
     try:
         for workers in sorted({int(w) for w in args.cluster_workers.split(",")}):

@@ -1,7 +1,7 @@
 """The processes a bench run starts: the servers it measures, the load client, py-spy.
 
 `Server` starts `app.py` or `bench/bare.py` the way `make run` does (under the
-loop-lag probe, `bench/probed.py`), or gunicorn for the app in gevent mode;
+loop-lag probe, `bench/probed.py`), or the app under gunicorn as deploy/ does;
 `LoadClient` drives `bench/client.js` one JSON command per line, each with a
 deadline; `profiled` samples a server with py-spy. CPU and memory figures are
 read from /proc. Everything started here is stopped by its process group.
@@ -67,13 +67,13 @@ def proc_rss_bytes(pid: int) -> int:
 class Server:
     """One app.py or bare.py process on a free port of 127.0.0.1."""
 
-    def __init__(self, kind: str, workdir: Path, name: str, env: dict[str, str]) -> None:
+    def __init__(self, kind: str, workdir: Path, name: str, env: dict[str, str],
+                 gunicorn: bool = False) -> None:
         self.kind = kind
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.script = "app.py" if kind == "app" else "bench/bare.py"
-        # --modes: the app in gevent mode runs as deploy/ serves it, under gunicorn.
-        self.gunicorn = kind == "app" and env.get("ASYNC_MODE") == "gevent"
+        self.gunicorn = gunicorn
         self.log_path = workdir / f"{name}.log"
         self.probe_path = workdir / f"{name}.lag"
         inherited = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}

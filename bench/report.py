@@ -77,7 +77,8 @@ def report(results: dict[str, Any]) -> None:
                     figures(results["polling"], steps), False)
     if "cluster" in results:
         for workers, pair in sorted(results["cluster"]["runs"].items()):
-            print_table(f"{workers} {mode} worker(s), Redis, {results['cluster']['database']}",
+            served = results["cluster"].get("mode", mode)
+            print_table(f"{workers} {served} worker(s), Redis, {results['cluster']['database']}",
                         figures(pair, pair["steps"]), False)
         scaling = results["cluster"].get("scaling")
         if scaling:
@@ -111,7 +112,8 @@ def report(results: dict[str, Any]) -> None:
 def print_scenarios(scen: dict[str, Any]) -> None:
     """Fresh against aged per user; then what another user felt during the flood and sign-ins."""
     name = scen["database"]
-    print(f"\n## fresh and aged database, {name}, one eventlet worker, sampled alternately\n")
+    mode = scen.get("mode", "eventlet")
+    print(f"\n## fresh and aged database, {name}, one {mode} worker, sampled alternately\n")
     users = scen["users"]
     fresh = users["fresh, new user"]
     print("| figure | fresh, new user | aged, new user | aged, 10-year user | "

@@ -1,7 +1,8 @@
 """The scenarios and reference phases: each on its own app servers and databases.
 
 `run_scenarios` starts the app on a fresh and on an aged database side by
-side and runs `bench/scenarios.py` against them: per-user figures sampled
+side (eventlet on SQLite, gevent on PostgreSQL, each as `make run` serves it)
+and runs `bench/scenarios.py` against them: per-user figures sampled
 alternately, then, on the aged one, the flood and the concurrent sign-ins,
 each watched by another user. `run_reference` runs `bench/reference.py` in a
 process of its own.
@@ -23,7 +24,13 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from bench import scenarios
-from bench.databases import PASSWORD, PostgresStore, SqliteStore, prepare_app_database
+from bench.databases import (
+    PASSWORD,
+    PostgresStore,
+    SqliteStore,
+    prepare_app_database,
+    served_mode,
+)
 from bench.processes import BENCH, ROOT, VENV_BIN, Server, log, profiled
 from fitness_app.models import User
 
@@ -38,7 +45,8 @@ def run_scenarios(workdir: Path, args: argparse.Namespace, store_name: str) -> d
     """Per-user figures on a fresh and an aged database, side by side; then, on the aged
     one, the flood and the concurrent sign-ins, each watched by another user."""
     store = PostgresStore(args.pg_url) if store_name == "postgresql" else SqliteStore(workdir)
-    out: dict[str, Any] = {"database": store_name, "lag": {}}
+    out: dict[str, Any] = {"database": store_name, "mode": served_mode("eventlet", store_name),
+                           "lag": {}}
     real_hash = generate_password_hash(PASSWORD)
     with store.database() as fresh_url, store.database() as aged_url:
         servers: dict[str, Server] = {}
@@ -46,7 +54,8 @@ def run_scenarios(workdir: Path, args: argparse.Namespace, store_name: str) -> d
             for name, url, old in (("fresh", fresh_url, None), ("aged", aged_url,
                                                                  aged_args(args))):
                 env = {"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url,
-                       "INSTANCE_PATH": str(workdir / f"instance-scen-{store_name}-{name}")}
+                       "INSTANCE_PATH": str(workdir / f"instance-scen-{store_name}-{name}"),
+                       "ASYNC_MODE": out["mode"]}
                 log(f"scenarios/{store_name}: preparing the {name} database")
                 t0 = time.monotonic()
                 prepare_app_database(url, {**os.environ, **env}, 3, old, joined_now=True)
