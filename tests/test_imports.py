@@ -18,6 +18,7 @@ from flask_login import login_user
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import ImportEntry, Notification, User, Workout, WorkoutTrack
+from fitness_app.services.imports import rows
 from tests.conftest import built_app, signed_in_client
 from tests.imports_helpers import (
     DATA,
@@ -229,3 +230,20 @@ def test_progress_reaches_only_the_importers_connections(app, client, signed_in)
     assert [e["name"] for e in theirs.get_received()] == []
     mine.disconnect()
     theirs.disconnect()
+
+
+def test_an_import_of_thousands_lists_its_files_in_pages(client, app, signed_in):
+    with app.app_context():
+        user = db.session.scalar(db.select(User))
+        job = rows.create(user.id, "export.zip", "/nowhere")
+        job.total = 250
+        db.session.commit()
+        for position in range(250):
+            rows.record(job.id, position, f"activities/{position}.csv.gpx", None, "Not a GPX file.")
+        rows.finish(job.id)
+        import_id = job.id
+    first = client.get(f"/workouts/imports/{import_id}").data.decode()
+    assert first.count('data-outcome="refused"') == 200
+    assert "Page 1 of 2" in first and f"/workouts/imports/{import_id}?page=2" in first
+    second = client.get(f"/workouts/imports/{import_id}?page=2").data.decode()
+    assert second.count('data-outcome="refused"') == 50 and "activities/249.csv.gpx" in second
