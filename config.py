@@ -71,7 +71,13 @@ class Config:
     # be given the same key).
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Engine options beyond these come from fitness_app/database.py: pool_pre_ping
+    # always, connect_timeout for PostgreSQL.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A connection attempt to a PostgreSQL that does not answer gives up after this.
+    DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    # While the database is away: the Retry-After of every 503.
+    DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "5"))
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # The server mode. Only app.py, which patches the standard library for
     # eventlet or gevent, passes another one to create_app; everything else

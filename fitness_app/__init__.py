@@ -72,7 +72,7 @@ def register_extensions(app: Flask) -> None:
     # Imported here, not at the top: a module of this package that needs none of
     # them (the import reader process, services/imports/child.py) starts without
     # loading SQLAlchemy, Socket.IO and the rest, about 0.7 s of CPU each time.
-    from fitness_app import assets, database, forms, headers, limits, urls
+    from fitness_app import assets, database, forms, headers, limits, outages, urls
     from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
@@ -86,6 +86,8 @@ def register_extensions(app: Flask) -> None:
     from fitness_app.sockets import events  # noqa: F401 - registers the socket handlers
     from fitness_app.sockets import limits as socket_limits
 
+    outages.init_app(app)
+    database.configure(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

@@ -39,8 +39,10 @@ PASSWORD = "password1"
 TOASTS = "#notification-container .toast[data-notification-id]"
 # Functions, not bare expressions: Playwright evals a bare expression inside the
 # page, which the Content-Security-Policy (no 'unsafe-eval') forbids.
-CONNECTED = "() => Boolean(window.fitnessSocket && window.fitnessSocket.connected)"
-ON_WEBSOCKET = "() => window.fitnessSocket.io.engine.transport.name === 'websocket'"
+# Connected: this tab's socket, or the one its browser's tabs share (static/js/tabs.js).
+CONNECTED = "() => Boolean(window.fitnessLink && window.fitnessLink.connected)"
+ON_WEBSOCKET = ("() => Boolean(window.fitnessSocket)"
+                " && window.fitnessSocket.io.engine.transport.name === 'websocket'")
 TRANSPORT = "() => window.fitnessSocket.io.engine.transport.name"
 # A popup reaches another window within 1 s; over long-polling within 3 s.
 LIVE_MS = 1000
@@ -52,16 +54,27 @@ class User:
     name: str
     http: requests.Session
     context: BrowserContext
+    base: str
     errors: list[str] = field(default_factory=list)
+    browsers: list[BrowserContext] = field(default_factory=list)
 
     @property
     def email(self) -> str:
         return f"{self.name}@example.com"
 
-    def open_window(self, path: str = "/", websocket: bool = True, page: Page | None = None):
-        """A new window (or `page`) on `path`, once its socket is connected.
+    def another_browser(self) -> BrowserContext:
+        """The same user signed in on another browser (or device): a connection of its own."""
+        context = self.context.browser.new_context(base_url=self.base)
+        context.set_default_timeout(10_000)
+        context.add_cookies(self.context.cookies())
+        self.browsers.append(context)
+        return context
 
-        With `websocket`, also once the transport has upgraded from long-polling.
+    def open_window(self, path: str = "/", websocket: bool = True, page: Page | None = None):
+        """A new window (or `page`) on `path`, once it is connected.
+
+        With `websocket`, also once its own socket has upgraded from long-polling:
+        only for the one tab of its browser that holds the connection.
         """
         page = page or self.context.new_page()
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
@@ -91,20 +104,21 @@ def sign_up(browser: Browser, live_server) -> Iterator[Callable[..., User]]:
         context.add_cookies(
             [{"name": c.name, "value": c.value, "url": live_server.url} for c in session.cookies]
         )
-        user = User(name, session, context)
+        user = User(name, session, context, live_server.url)
         users.append(user)
         return user
 
     yield make
     for user in users:
-        for page in user.context.pages:
+        for page in [p for c in (user.context, *user.browsers) for p in c.pages]:
             # Say goodbye, so a long-polling window leaves no connection behind
             # until the ping timeout (the online count of later tests relies on it).
             try:
                 page.evaluate("window.fitnessSocket && window.fitnessSocket.disconnect()")
             except Error:
                 pass
-        user.context.close()
+        for context in (user.context, *user.browsers):
+            context.close()
         user.http.close()
     errors = [e for user in users for e in user.errors]
     assert not errors, f"uncaught errors in the page: {errors}"
@@ -148,10 +162,10 @@ def completed_message(title: str) -> str:
     return f"{title}, 6.2 km in 31 min"
 
 
-def test_popup_reaches_the_other_window_over_websocket(sign_up):
+def test_popup_reaches_the_other_browser_over_websocket(sign_up):
     user = sign_up("twowin")
     logging = user.open_window("/")
-    watching = user.open_window("/")
+    watching = user.open_window("/", page=user.another_browser().new_page())
     title = unique("Tempo run ")
 
     log_workout_with_form(logging, title)
@@ -170,7 +184,7 @@ def test_popup_arrives_over_long_polling_when_websocket_is_blocked(sign_up):
         blocked.append(ws.url)
         ws.close(code=1011, reason="blocked by the test")
 
-    watching = user.context.new_page()
+    watching = user.another_browser().new_page()
     watching.route_web_socket(lambda url: "/socket.io/" in url, refuse)
     watching = user.open_window("/", websocket=False, page=watching)
     logging = user.open_window("/")
@@ -187,7 +201,7 @@ def test_popup_arrives_over_long_polling_when_websocket_is_blocked(sign_up):
 def test_markup_in_a_title_is_shown_as_text(sign_up):
     user = sign_up("markup")
     logging = user.open_window("/")
-    watching = user.open_window("/")
+    watching = user.open_window("/", page=user.another_browser().new_page())
     title = f'<img src=x onerror="window.__pwned=1"><b>bold</b> {uuid.uuid4().hex[:6]}'
 
     log_workout_with_form(logging, title)
@@ -228,10 +242,10 @@ def test_escape_and_the_close_button_close_a_popup(sign_up, live_server):
     expect(first).to_be_visible()
 
 
-def test_unread_badge_updates_live_in_the_other_window(sign_up):
+def test_unread_badge_updates_live_in_the_other_tab(sign_up):
     user = sign_up("badge")
     acting = user.open_window("/")
-    watching = user.open_window("/")
+    watching = user.open_window("/", websocket=False)  # a follower: the tabs share one socket
     badge = watching.locator("#unread-count")
     expect(badge).to_have_text("0")
 
@@ -447,7 +461,7 @@ def test_a_silent_notification_shows_no_popup_but_counts(sign_up, live_server):
     settings.get_by_label("Workout completed", exact=True).check()
     settings.get_by_role("button", name="Save settings").click()
     expect(settings.get_by_text("Settings saved.")).to_be_visible()
-    page = user.open_window("/")
+    page = user.open_window("/", websocket=False)  # it shares the settings tab's socket
     title = unique("Quiet run ")
 
     log_workout_over_http(live_server, user, title)
@@ -494,12 +508,16 @@ def test_clicking_a_system_notification_opens_its_url(sign_up):
     user.context.add_init_script(RECORD_SYSTEM_NOTIFICATIONS)
     page = user.open_window("/settings/", websocket=False)
     page.evaluate("window.__hidden = true")
-    # The popups script hands each payload over as this event; here one with a url.
-    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
-        id: 987654, kind: "streak", title: "Streak", message: "7 days in a row",
-        url: "/goals/", silent: false}}))""")
-    page.evaluate("""document.dispatchEvent(new CustomEvent("fitness:notification", {detail: {
-        id: 987655, kind: "streak", title: "Streak", message: "quiet", silent: true}}))""")
+    # Payloads as the server sends them, straight to the socket's listeners.
+    for payload in (
+        {"id": 987654, "kind": "streak", "title": "Streak", "message": "7 days in a row",
+         "url": "/goals/", "silent": False, "group": "987654"},
+        {"id": 987655, "kind": "streak", "title": "Streak", "message": "quiet",
+         "silent": True, "group": "987655"},
+    ):
+        page.evaluate("p => window.fitnessSocket.listeners('notification').forEach(f => f(p))",
+                      payload)
+    page.wait_for_function("() => window.__systemNotifications.length > 0")
     assert page.evaluate("window.__systemNotifications") == [
         {"title": "Streak", "body": "7 days in a row", "tag": "987654"}
     ]

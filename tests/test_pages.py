@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -88,8 +89,9 @@ def test_api_notifications_after(client, auth):
     later = client.get(f"/api/notifications?after={first_id}").json
     assert len(later["notifications"]) == 2
     note = later["notifications"][0]
-    assert set(note) == {
-        "id", "kind", "title", "message", "created_at", "data", "url", "silent", "group"}
+    assert set(note) == {"id", "kind", "title", "message", "created_at", "data", "url", "silent",
+                         "group"}
+    assert note["group"] == str(note["id"])
     assert note["created_at"].endswith("Z")
     assert note["url"] == f"/workouts/{note['data']['workout_id']}/edit"
     assert client.get(note["url"]).status_code == 200
@@ -127,6 +129,20 @@ def test_a_new_user_gets_first_steps_then_the_dashboard(client, auth):
     page = client.get("/").get_data(as_text=True)
     assert "Log your first workout" not in page and "<svg" in page
     assert "First run" in page and "Today" in page and "1 h 15 min" in page
+
+
+def test_the_dashboard_cards_alone_are_what_the_page_shows(client, auth):
+    assert "/auth/login" in client.get("/dashboard/live").headers["Location"]
+    auth.register()
+    log_workout(client, title="First run", duration_minutes="75")
+    client.post("/goals/new", data={"kind": "workouts", "target": "1", "period": "week"})
+    cards = client.get("/dashboard/live").get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True)
+    assert "<html" not in cards and "<h1>" not in cards
+    keys = re.findall(r'data-live-key="(\w+)"', cards)
+    assert keys == ["summary", "week", "goals", "streak", "recent"]
+    assert cards.strip() in page
+    assert "Achieved" in cards and "First run" in cards
 
 
 def test_lists_use_plain_words_and_show_pages_only_when_there_are_several(client, auth):

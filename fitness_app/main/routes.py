@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, url_for
-from flask_login import current_user
+from flask import current_app, jsonify, redirect, render_template, url_for
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from fitness_app import outages
 from fitness_app.extensions import db
 from fitness_app.main import bp
 from fitness_app.main.chart import week_chart
@@ -23,6 +25,23 @@ def index() -> str | Response:
         # The sign-in page is the landing page: it says what the app is, with no
         # "please sign in" scolding for someone who has never been here.
         return redirect(url_for("auth.login", next="/"))
+    return render_template("main/index.html", **_dashboard())
+
+
+@bp.route("/dashboard/live")
+@login_required
+def dashboard_live() -> str:
+    """The dashboard's cards alone, for the page to swap in when a notification arrives.
+
+    static/js/dashboard-live.js asks at most once per notification group (and
+    never twice at once), so a completion with its goals, record and streak
+    costs one request, the same reads as the page itself.
+    """
+    return render_template("main/_dashboard.html", **_dashboard())
+
+
+def _dashboard() -> dict[str, Any]:
+    """What the dashboard shows: recent workouts, goals, this week, streak and records."""
     recent = db.session.scalars(
         sa.select(Workout)
         .where(Workout.user_id == current_user.id)
@@ -43,14 +62,13 @@ def index() -> str | Response:
             .group_by(Workout.performed_on)
         ).all()
     )
-    return render_template(
-        "main/index.html",
-        recent=recent,
-        progress=goals.progress_for(current_user.id, today),
-        chart=week_chart(monday, minutes_by_day, today),
-        streak=streaks.current_length(current_user.id, today),
-        records=records.user_records(current_user.id),
-    )
+    return {
+        "recent": recent,
+        "progress": goals.progress_for(current_user.id, today),
+        "chart": week_chart(monday, minutes_by_day, today),
+        "streak": streaks.current_length(current_user.id, today),
+        "records": records.user_records(current_user.id),
+    }
 
 
 @bp.route("/favicon.ico")
@@ -60,10 +78,16 @@ def favicon() -> Response:
 
 
 @bp.route("/healthz")
-def healthz() -> Response | tuple[Response, int]:
+def healthz() -> Response | tuple[Response, int, dict[str, str]]:
+    """200 while the database answers; 503 otherwise, for load balancers and monitors."""
     try:
         db.session.execute(sa.text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
-        db.session.rollback()
-        return jsonify(status="unavailable"), 503
+    except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
+        outages.give_up_transaction()
+        if outages.is_database_outage(error):
+            outages.state().noted(error)
+        else:
+            current_app.logger.exception("health check failed")
+        return (jsonify(status="unavailable"), 503,
+                {"Retry-After": str(outages.retry_after())})
     return jsonify(status="ok")

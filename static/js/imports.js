@@ -8,8 +8,7 @@
   "use strict";
 
   var box = document.getElementById("import");
-  var socket = window.fitnessSocket;
-  if (!box || !socket) return;
+  if (!box) return;
   var importId = Number(box.dataset.importId);
 
   function progress(data) {
@@ -38,12 +37,13 @@
       });
   }
 
-  socket.on("import_progress", progress);
-  socket.on("notification", function (n) {
+  // Both come from static/js/tabs.js and notifications.js, in whichever tab holds
+  // the socket and in every other tab of the browser. A finish that happened
+  // before this page connected arrives too: the socket replays notifications
+  // newer than the page's last id.
+  document.addEventListener("fitness:import_progress", function (event) { progress(event.detail); });
+  document.addEventListener("fitness:notification", function (event) {
+    var n = event.detail;
     if (n && n.kind === "import_finished" && n.data && n.data.import_id === importId) refresh();
-  });
-  // Finished while the page loaded (before the socket connected): show the outcome.
-  socket.on("connect", function () {
-    if (box.dataset.status === "queued" || box.dataset.status === "running") refresh();
   });
 })();

@@ -1,21 +1,27 @@
-/* Real-time notifications: one Socket.IO connection per page, popups, live badge.
+/* Real-time notifications: the live badge, the inbox, and what each notification
+ * becomes on the page.
  *
- * Connects with plain io() and the default transports (polling first, then the
- * upgrade), so a network that blocks WebSocket keeps working over polling. The
- * auth callback runs on every (re)connect and sends the highest id seen, so
- * the server replays whatever was missed while the connection was down.
+ * The connection is static/js/tabs.js's: one Socket.IO connection per browser,
+ * shared by its tabs (plain io(), polling first, then the upgrade, so a network
+ * that blocks WebSocket keeps working). Its auth callback runs on every
+ * (re)connect and sends the highest id seen (and this browser's push device id),
+ * so the server replays whatever was missed while the connection was down.
+ *
+ * Notifications are gathered by `group` (one action: a completion, its goals,
+ * record and streak): one popup per group (static/js/toasts.js) in one tab, or
+ * one system notification per group (system-notifications.js).
  */
 (function () {
   "use strict";
 
   var container = document.getElementById("notification-container");
-  if (!container || typeof io !== "function") return;
+  if (!container || typeof io !== "function" || !window.fitnessToasts || !window.fitnessTabs) return;
 
-  var TOAST_MS = 6000;
-  var MAX_TOASTS = 5;
+  var GROUPS_KEPT = 200;
   var storageKey = "fitness:last-id:" + container.dataset.userId;
   var carryKey = "fitness:open-toasts:" + container.dataset.userId;
   var shown = new Set();
+  var groups = new Map();  // group key -> {key, members in id order}
   // The highest id this tab has shown survives page loads in sessionStorage, so
   // a notification made by the form this page just submitted is replayed here.
   // A new tab starts from the page's newest id instead of replaying the past.
@@ -23,7 +29,7 @@
   var lastId = stored !== null ? Number(stored) || 0 : Number(container.dataset.lastId) || 0;
   var badge = document.getElementById("unread-count");
   var status = document.getElementById("connection-status");
-  var returnFocus = null;
+  var link = null;
 
   function remember(id) {
     if (id > lastId) lastId = id;
@@ -39,28 +45,16 @@
     });
   }
 
-  function close(toast) {
-    if (!toast.isConnected) return;
-    clearTimeout(toast._timer);
-    toast.remove();
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
   }
 
-  function arm(toast, ms) {
-    clearTimeout(toast._timer);
-    toast._expires = Date.now() + ms;
-    toast._timer = setTimeout(function () { close(toast); }, ms);
-  }
-
-  /* Only local paths are followed: a payload can never send the page elsewhere. */
-  function localUrl(n) {
-    var url = typeof n.url === "string" ? n.url : "";
-    return url.charAt(0) === "/" && url.charAt(1) !== "/" ? url : "/notifications/";
-  }
-
-  /* Mark read, then call `done`: over the socket when it is up (its ack), else
-   * with the inbox's own form endpoint. `done` runs at most once, and after a
-   * second at the latest, so a slow server never holds the click back for long. */
-  function markRead(id, done) {
+  /* Mark one id (a number) or a group (an array of ids) read with one request,
+   * then call `done`: over the socket when it is up (its ack), else with the
+   * form endpoints. `done` runs at most once, and after a second at the latest,
+   * so a slow server never holds the click back for long. */
+  function markRead(ids, done) {
     var finished = false;
     function finish() {
       if (finished) return;
@@ -68,16 +62,24 @@
       if (done) done();
     }
     setTimeout(finish, 1000);
-    if (window.fitnessSocket && window.fitnessSocket.connected) {
-      window.fitnessSocket.timeout(1000).emit("mark_read", { id: id }, finish);
+    var many = Array.isArray(ids);
+    var socket = link && link.socket;
+    if (socket && socket.connected) {
+      socket.timeout(1000).emit("mark_read", many ? { ids: ids } : { id: ids }, finish);
       return;
     }
-    var token = document.querySelector('meta[name="csrf-token"]');
-    fetch("/notifications/" + id + "/read", {
-      method: "POST", credentials: "same-origin", keepalive: true, redirect: "manual",
-      headers: { "X-CSRFToken": token ? token.content : "" }
+    var body = null;
+    if (many) {
+      body = new URLSearchParams();
+      ids.forEach(function (id) { body.append("ids", String(id)); });
+    }
+    fetch(many ? "/notifications/read" : "/notifications/" + ids + "/read", {
+      method: "POST", credentials: "same-origin", keepalive: true, redirect: "manual", body: body,
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
     }).then(finish, finish);
   }
+
+  var toasts = window.fitnessToasts.create(container, { markRead: markRead });
 
   /* A plain click opens the page once the notification is marked read; a click
    * that opens a new tab or window leaves this page be and just marks it. */
@@ -92,64 +94,6 @@
     });
   }
 
-  function timeElement(n) {
-    var time = document.createElement("time");
-    time.setAttribute("datetime", n.created_at || new Date().toISOString());
-    time.setAttribute("data-relative", "");
-    if (window.fitnessTime) window.fitnessTime.humanize(time, Date.now());
-    return time;
-  }
-
-  function showToast(n, ms) {
-    var toast = document.createElement("div");
-    toast.className = "toast toast-" + String(n.kind || "info").replace(/[^a-z_]/g, "");
-    toast.dataset.notificationId = String(n.id);
-
-    // The whole popup is one link to the page it is about; the close button sits beside it.
-    var link = document.createElement("a");
-    link.className = "toast-link";
-    link.href = localUrl(n);
-    link.setAttribute("aria-keyshortcuts", "Alt+N");
-    var title = document.createElement("strong");
-    title.className = "toast-title";
-    title.textContent = n.title || "";
-    var message = document.createElement("span");
-    message.className = "toast-message";
-    message.textContent = n.message || "";
-    var when = timeElement(n);
-    when.className = "toast-time";
-    link.append(title, message, when);
-    openAndMark(link, n.id);
-
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "toast-close";
-    button.setAttribute("aria-label", "Close notification");
-    button.textContent = "×";
-    button.addEventListener("click", function (event) {
-      event.stopPropagation();
-      close(toast);
-    });
-
-    toast.append(link, button);
-    toast._notification = n;
-    // A click on the popup's padding counts as a click on its link.
-    toast.addEventListener("click", function (event) {
-      if (event.target === toast) link.click();
-    });
-    // Hovering or focusing holds the popup open so it can be read.
-    toast.addEventListener("mouseenter", function () { clearTimeout(toast._timer); });
-    toast.addEventListener("mouseleave", function () { arm(toast, TOAST_MS); });
-    toast.addEventListener("focusin", function () { clearTimeout(toast._timer); });
-    toast.addEventListener("focusout", function () { arm(toast, TOAST_MS); });
-
-    container.appendChild(toast);
-    while (container.querySelectorAll(".toast").length > MAX_TOASTS) {
-      close(container.querySelector(".toast"));
-    }
-    arm(toast, ms || TOAST_MS);
-  }
-
   /* The same "Mark read" form the server renders on an unread inbox row. */
   function markReadForm(n) {
     var form = document.createElement("form");
@@ -159,8 +103,7 @@
     var token = document.createElement("input");
     token.type = "hidden";
     token.name = "csrf_token";
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    token.value = meta ? meta.content : "";
+    token.value = csrfToken();
     var button = document.createElement("button");
     button.type = "submit";
     button.className = "quiet small";
@@ -183,7 +126,7 @@
     item.dataset.notificationId = String(n.id);
     var link = document.createElement("a");
     link.className = "item-link";
-    link.href = localUrl(n);
+    link.href = window.fitnessToasts.localUrl(n);
     openAndMark(link, n.id);
     var title = document.createElement("p");
     title.className = "item-title";
@@ -196,8 +139,12 @@
     var pill = document.createElement("span");
     pill.className = "pill new";
     pill.textContent = "Unread";
+    var time = document.createElement("time");
+    time.setAttribute("datetime", n.created_at || new Date().toISOString());
+    time.setAttribute("data-relative", "");
+    if (window.fitnessTime) window.fitnessTime.humanize(time, Date.now());
     var when = document.createElement("span");
-    when.append(timeElement(n));
+    when.append(time);
     meta.append(pill, when);
     var body = document.createElement("div");
     body.append(link, meta);
@@ -212,99 +159,104 @@
     openAndMark(link, Number(link.closest(".inbox-item").dataset.notificationId));
   });
 
-  function show(n, ms) {
-    if (!n || typeof n.id !== "number" || shown.has(n.id)) return;
-    shown.add(n.id);
-    remember(n.id);
-    if (!n.silent) showToast(n, ms);
+  function keyOf(n) {
+    return typeof n.group === "string" && n.group ? n.group : String(n.id);
   }
 
-  /* Every notification from the server: into the inbox if it is open, a popup
-   * unless it is silent, and an event for other scripts (system notifications). */
+  /* The group `n` belongs to, with `n` in it at its place (ids in order). */
+  function join(n) {
+    var key = keyOf(n);
+    var group = groups.get(key);
+    if (!group) {
+      group = { key: key, members: [] };
+      groups.set(key, group);
+      if (groups.size > GROUPS_KEPT) groups.delete(groups.keys().next().value);
+    }
+    group.members.push(n);
+    group.members.sort(function (a, b) { return a.id - b.id; });
+    return group;
+  }
+
+  function fresh(n) {
+    if (!n || typeof n.id !== "number" || shown.has(n.id)) return false;
+    shown.add(n.id);
+    remember(n.id);
+    return true;
+  }
+
+  /* Every notification from the server, once: into its group and the inbox if it
+   * is open, and an event for other scripts (the dashboard). Returns its group,
+   * or null for one seen before. Where it shows is static/js/tabs.js's call. */
   function receive(n) {
-    if (!n || typeof n.id !== "number" || shown.has(n.id)) return;
+    if (!fresh(n)) return null;
+    var group = join(n);
     addToInbox(n);
-    show(n);
     document.dispatchEvent(new CustomEvent("fitness:notification", { detail: n }));
+    return group;
+  }
+
+  /* Show a group: its popup in this tab, or a system notification (a click marks
+   * the group read and opens its first page). Members not yet seen are received. */
+  function present(members, where) {
+    if (!members.length) return;
+    members.forEach(receive);
+    var group = groups.get(keyOf(members[0]));
+    if (!group) return;
+    if (where.popup) toasts.show(group);
+    if (where.system && window.fitnessSystemNotifications) {
+      window.fitnessSystemNotifications.show(group, function (lead) {
+        var url = window.fitnessToasts.localUrl(lead);
+        markRead(group.members.map(function (m) { return m.id; }), function () {
+          window.location.assign(url);
+        });
+      });
+    }
   }
 
   // A form post reloads the page right as its own notification arrives; popups
   // still open when a page goes away are carried over to the next page.
   try {
-    JSON.parse(sessionStorage.getItem(carryKey) || "[]").forEach(function (item) {
-      if (item.left > 0) show(item.notification, item.left);
+    JSON.parse(sessionStorage.getItem(carryKey) || "[]").forEach(function (carried) {
+      var group = null;
+      carried.members.forEach(function (n) { if (fresh(n)) group = join(n); });
+      if (group && carried.left > 0) toasts.show(group, carried.left);
     });
     sessionStorage.removeItem(carryKey);
   } catch (e) { /* storage off or garbled: nothing to carry */ }
   window.addEventListener("pagehide", function () {
-    var open = Array.prototype.map.call(container.querySelectorAll(".toast"), function (t) {
-      return { notification: t._notification, left: Math.max(t._expires - Date.now(), 1500) };
+    var open = toasts.open().map(function (o) {
+      return { members: o.group.members, left: o.left };
     });
     try { sessionStorage.setItem(carryKey, JSON.stringify(open)); } catch (e) { /* storage off */ }
   });
 
-  var socket = io({
-    auth: function (cb) { cb({ last_id: lastId }); },
-    // Say goodbye when the tab goes away, so a long-polling tab leaves the
-    // online count at once instead of after the ping timeout.
-    closeOnBeforeunload: true
-  });
+  /* The device id static/js/push.js keeps for this browser's push subscription:
+   * with it, the server pushes nothing to this device while it is connected. */
+  function device() {
+    try { return localStorage.getItem("stride.device"); } catch (e) { return null; }
+  }
 
-  socket.on("notification", receive);
-
-  socket.on("unread_count", function (data) {
-    if (data && typeof data.count === "number") setUnread(data.count);
-  });
-
-  socket.on("presence", function (data) {
-    var users = document.getElementById("online-users");
-    var conns = document.getElementById("online-connections");
-    if (users && data) users.textContent = String(data.users);
-    if (conns && data) conns.textContent = String(data.connections);
-  });
-
-  socket.on("connect", function () { if (status) status.hidden = true; });
-  socket.on("disconnect", function (reason) {
-    // A server-side disconnect (logout elsewhere) is final; anything else retries.
-    if (status) status.hidden = reason === "io server disconnect";
-  });
-  socket.io.on("reconnect_attempt", function () { if (status) status.hidden = false; });
-  socket.on("connect_error", function () { if (status) status.hidden = false; });
-
-  // Alt+N moves the focus to the newest popup, so a keyboard can reach it at once.
-  document.addEventListener("keydown", function (event) {
-    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyN") {
-      var links = container.querySelectorAll(".toast-link");
-      if (links.length) {
-        event.preventDefault();
-        if (!container.contains(document.activeElement)) returnFocus = document.activeElement;
-        links[links.length - 1].focus();
+  link = window.fitnessTabs.open({
+    userId: container.dataset.userId,
+    lastId: function () { return lastId; },
+    auth: function () {
+      var id = device();
+      return id ? { last_id: lastId, device: id } : { last_id: lastId };
+    },
+    handlers: {
+      notification: receive,
+      present: present,
+      unread: setUnread,
+      presence: function (data) {
+        var users = document.getElementById("online-users");
+        var conns = document.getElementById("online-connections");
+        if (users && data) users.textContent = String(data.users);
+        if (conns && data) conns.textContent = String(data.connections);
+      },
+      status: function (connected, final) {
+        // A server-side disconnect (logout elsewhere) is final; anything else retries.
+        if (status) status.hidden = connected || final;
       }
-      return;
     }
-    if (event.key !== "Escape") return;
-    var toasts = container.querySelectorAll(".toast");
-    if (!toasts.length) return;
-    var focused = document.activeElement && document.activeElement.closest
-      ? document.activeElement.closest(".toast") : null;
-    close(focused || toasts[toasts.length - 1]);
-    if (focused) (returnFocus && returnFocus.isConnected ? returnFocus : document.getElementById("main")).focus();
   });
-
-  // The popup layer covers exactly the visible part of the screen, so popups stay
-  // in view when a phone zooms in or its keyboard takes the lower half.
-  var viewport = window.visualViewport;
-  function fitViewport() {
-    container.style.left = viewport.offsetLeft + "px";
-    container.style.top = viewport.offsetTop + "px";
-    container.style.width = viewport.width + "px";
-    container.style.height = viewport.height + "px";
-  }
-  if (viewport) {
-    viewport.addEventListener("resize", fitViewport);
-    viewport.addEventListener("scroll", fitViewport);
-    fitViewport();
-  }
-
-  window.fitnessSocket = socket;
 })();

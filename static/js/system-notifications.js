@@ -1,9 +1,10 @@
 /* System notifications: with the browser's permission, a notification that is
  * not silent and arrives while the page is hidden also shows as a system
  * notification. Permission is asked only when the settings page's button is
- * clicked. Its tag is the notification id, so two tabs of one browser show it
- * once. The popups script hands every notification over as a
- * `fitness:notification` event; this file never opens a socket of its own.
+ * clicked. One per group of notifications, tagged with the id of the group's
+ * first, so two tabs of one browser show it once. The popups script
+ * (notifications.js) calls `fitnessSystemNotifications.show`; this file never
+ * opens a socket of its own.
  */
 (function () {
   "use strict";
@@ -34,20 +35,41 @@
     describe();
   }
 
-  document.addEventListener("fitness:notification", function (event) {
-    var n = event.detail;
-    if (!supported || !n || n.silent || !document.hidden) return;
-    if (Notification.permission !== "granted") return;
-    var shown = new Notification(String(n.title || ""), {
-      body: String(n.message || ""),
-      tag: String(n.id)
+  /* One system notification per group: the first member that is not silent on
+   * top (its id is the tag), the others' titles and messages in the body. It
+   * waits a moment for the rest of the group, like a popup; a group that grows
+   * later replaces its notification under the same tag. `open` runs
+   * on a click, after the tab is focused. Called by notifications.js, which
+   * decides when (a hidden page) and which tab (one per browser). */
+  var SETTLE_MS = 150;
+  var pending = new Map();  // group key -> timer: the members of one action arrive together
+
+  function show(group, open) {
+    if (!supported || Notification.permission !== "granted") return;
+    clearTimeout(pending.get(group.key));
+    pending.set(group.key, setTimeout(function () {
+      pending.delete(group.key);
+      raise(group, open);
+    }, SETTLE_MS));
+  }
+
+  function raise(group, open) {
+    var members = group.members.filter(function (m) { return !m.silent; });
+    if (!members.length) return;
+    var lead = members[0];
+    var body = [String(lead.message || "")].concat(members.slice(1).map(function (m) {
+      return String(m.title || "") + ": " + String(m.message || "");
+    }));
+    var shown = new Notification(String(lead.title || ""), {
+      body: body.join("\n"),
+      tag: String(lead.id)
     });
     shown.addEventListener("click", function () {
       window.focus();
-      if (typeof n.url === "string" && n.url.charAt(0) === "/" && n.url.charAt(1) !== "/") {
-        window.location.assign(n.url);
-      }
       shown.close();
+      if (open) open(lead);
     });
-  });
+  }
+
+  window.fitnessSystemNotifications = { show: show };
 })();
