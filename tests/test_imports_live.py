@@ -55,6 +55,10 @@ def test_the_bar_moves_live_and_the_outcome_appears_without_a_reload(
         page.get_by_role("button", name="Import").click()
         expect(page).to_have_url(re.compile(r"/workouts/imports/\d+$"))
         page.wait_for_function(CONNECTED)
+        # A second tab of the same browser, which shares the first one's socket
+        # (tabs.js): it ends on the outcome too.
+        other_tab = context.new_page()
+        other_tab.goto(page.url)
         # Seen moving: some files read, not all, while the page stays as it was loaded.
         page.evaluate("() => { window.__loaded = performance.timeOrigin; }")
         page.wait_for_function("""() => {
@@ -65,6 +69,9 @@ def test_the_bar_moves_live_and_the_outcome_appears_without_a_reload(
         expect(page.locator("#import-status")).to_have_text(
             "40 workouts added, 0 skipped as duplicates, 1 refused.", timeout=180_000)
         assert page.evaluate("() => window.__loaded === performance.timeOrigin"), "reloaded"
+        expect(other_tab.locator("#import-status")).to_have_text(
+            "40 workouts added, 0 skipped as duplicates, 1 refused.", timeout=30_000)
+        expect(other_tab.locator("#import-progress")).to_have_attribute("value", "41")
         outcome = page.locator("#import-outcome li")
         expect(outcome).to_have_count(41)
         expect(page.locator("#import-outcome li[data-outcome=refused]")).to_contain_text(
