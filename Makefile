@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 SOCKETIO_CLIENT_VERSION := 4.8.4
 
-.PHONY: run test lint vendor bench cluster clean
+.PHONY: run test lint vendor bench soak cluster clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ cluster: $(VENV)/.runtime
 ## (docs/performance.md, under 10 minutes); BENCH_ARGS="--help" lists the bigger runs
 bench: $(VENV)/.dev bench/node_modules/.package-lock.json
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make soak: three minutes of load on two workers with killed workers, Redis and PostgreSQL
+## stopped (bench/soak.py, private servers); prints the invariants and figures per fault
+soak: $(VENV)/.dev
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund --silent

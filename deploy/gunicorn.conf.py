@@ -40,3 +40,8 @@ preload_app = False
 # stop waits that long so those requests finish instead of failing.
 graceful_timeout = 30
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
+# gunicorn 25.1+ opens a control socket at one path per user
+# ($HOME/.gunicorn/gunicorn.ctl), so with one gunicorn per port each would
+# replace the others'. Nothing here drives gunicornc: the processes are
+# started and stopped whole (deploy/cluster.py, systemd).
+control_socket_disable = True

@@ -8,11 +8,13 @@ whole process group; each of those steps lives here once.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -168,3 +170,92 @@ class RedisSentinel(RedisServer):
 
 def have_redis_server() -> bool:
     return shutil.which("redis-server") is not None and shutil.which("redis-cli") is not None
+
+
+def postgres_bin() -> Path | None:
+    """The newest PostgreSQL server binaries: PG_BIN, else Debian's /usr/lib/postgresql/N/bin."""
+    candidates = [os.environ.get("PG_BIN", "")]
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                         key=lambda path: int(Path(path).parent.name), reverse=True)
+    return next((Path(path) for path in candidates if path and (Path(path) / "initdb").exists()),
+                None)
+
+
+class PostgresServer:
+    """A private PostgreSQL: `initdb` into a temporary directory, served on a free port.
+
+    Private, so a test or the soak may stop it under a running app (to see
+    what users meet while the database is away) without touching the shared
+    server other engineers' tests use. Stopped and started again, it keeps its
+    data: a restart, as an upgrade or a failover does it. Tuned for tests (no
+    fsync): a crash of the machine may lose it, a stop never does.
+
+    initdb and the server refuse to run as root, so as root both run as the
+    `postgres` user (Debian's package creates it), which then owns the directory.
+    """
+
+    def __init__(self, name: str = "postgres") -> None:
+        self.bin = postgres_bin()
+        if self.bin is None:
+            raise RuntimeError("no PostgreSQL server binaries (Debian: apt-get install postgresql)")
+        self.name = name
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self.root = Path(tempfile.mkdtemp(prefix=f"fitness-{name}-"))
+        self.data = self.root / "data"
+        self.log_path = self.root / f"{name}.log"
+        self._as_owner: list[str] = []
+        if os.geteuid() == 0:
+            self._as_owner = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.root, "postgres", "postgres")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _run(self, *command: str) -> None:
+        result = subprocess.run([*self._as_owner, *command], capture_output=True, text=True,
+                                timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed:\n{result.stdout}{result.stderr}")
+
+    def start(self) -> PostgresServer:
+        """Create the cluster the first time, then serve it and wait until it accepts queries."""
+        if not self.data.exists():
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+                      "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [*self._as_owner, str(self.bin / "postgres"), "-D", str(self.data),
+                 "-p", str(self.port), "-h", "127.0.0.1", "-k", str(self.root),
+                 "-c", "fsync=off", "-c", "full_page_writes=off",
+                 "-c", "max_connections=200"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        wait_until(self._ready, 60, f"{self.name} on port {self.port}", interval=0.1)
+        return self
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-2000:]}")
+        return subprocess.run(
+            [str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+            timeout=10,
+        ).returncode == 0
+
+    def stop(self, mode: str = "fast") -> None:
+        """`pg_ctl stop`: "fast" ends every session (their queries fail with
+        AdminShutdown) as a restart for an upgrade does; "immediate" is a crash."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+        stop_group(self.process, signal.SIGQUIT)
+
+    def close(self) -> None:
+        """Stop it and delete its data."""
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -12,3 +12,6 @@ workout_completed = _signals.signal("workout-completed")
 workout_changed = _signals.signal("workout-changed")
 #: Sent inside the deleting transaction, after the row is gone, with `workout=`.
 workout_deleted = _signals.signal("workout-deleted")
+#: Sent inside an import's transaction, with `workout=`: a completed workout from a
+#: file. Listeners keep their rows right and announce nothing.
+workout_imported = _signals.signal("workout-imported")

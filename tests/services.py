@@ -15,6 +15,8 @@ import shutil
 import pytest
 import redis
 
+from deploy.processes import postgres_bin
+
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # service -> why it is missing, for the banner at the end of the run.
@@ -47,6 +49,13 @@ def redis_server_reason() -> str | None:
     """Why no private redis-server can be started here, or None."""
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         return "no redis-server/redis-cli binary (Debian: apt-get install redis-server)"
+    return None
+
+
+def postgres_server_reason() -> str | None:
+    """Why no private PostgreSQL server can be started here, or None."""
+    if postgres_bin() is None:
+        return "no PostgreSQL server binaries (initdb; Debian: apt-get install postgresql)"
     return None
 
 

@@ -20,7 +20,7 @@ from flask import Flask
 from fitness_app.extensions import db, socketio
 from fitness_app.models import User
 from fitness_app.realtime import presence, pubsub, push
-from fitness_app.realtime.presence import RedisPresence
+from fitness_app.realtime.presence import MemoryPresence, RedisPresence
 from fitness_app.services.notifications import replay, store
 from fitness_app.services.notifications.delivery import delivery
 from tests.conftest import log_workout
@@ -116,6 +116,24 @@ def test_two_workers_see_each_others_connections(channel):
     assert first.sids_for_login("login-3") == ["sid-3"]
     second.remove("sid-3")
     assert first.snapshot() == presence.Snapshot(users=2, connections=2)
+
+
+@needs_redis
+def test_a_worker_notices_another_one_dying_once(channel):
+    survivor = RedisPresence(TEST_REDIS_URL, channel)
+    doomed = RedisPresence(TEST_REDIS_URL, channel)
+    survivor.add("sid-1", 1, "login-1")
+    doomed.add("sid-2", 2, "login-2")
+    for worker in (survivor, doomed):
+        worker.heartbeat()
+    assert survivor.departed() == 0
+    # A kill -9: no goodbye, and the hash expires after the TTL.
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.delete(doomed._key)
+    client.close()
+    assert survivor.departed() == 1
+    assert survivor.departed() == 0
+    assert MemoryPresence().departed() == 0
 
 
 @needs_redis

@@ -39,12 +39,14 @@ def register() -> Response | tuple[str, int]:
         )
         db.session.add(user)
         try:
-            db.session.commit()
+            db.session.flush()
         except IntegrityError:
             # Another sign-up took the name between our check and our insert.
             db.session.rollback()
             form.email.errors.append("That email or username is already registered.")
             return render_form("auth/register.html", form)
+        # The account and its first login commit together: a database lost in
+        # between leaves neither, so the person can simply register again.
         logins.begin(user)
         flash(f"Welcome, {form.username.data}!", "success")
         return redirect(url_for("main.index"))

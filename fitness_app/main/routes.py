@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, url_for
+from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from fitness_app import outages
 from fitness_app.extensions import db
 from fitness_app.main import bp
 from fitness_app.main.chart import week_chart
@@ -77,10 +78,16 @@ def favicon() -> Response:
 
 
 @bp.route("/healthz")
-def healthz() -> Response | tuple[Response, int]:
+def healthz() -> Response | tuple[Response, int, dict[str, str]]:
+    """200 while the database answers; 503 otherwise, for load balancers and monitors."""
     try:
         db.session.execute(sa.text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
-        db.session.rollback()
-        return jsonify(status="unavailable"), 503
+    except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
+        outages.give_up_transaction()
+        if outages.is_database_outage(error):
+            outages.state().noted(error)
+        else:
+            current_app.logger.exception("health check failed")
+        return (jsonify(status="unavailable"), 503,
+                {"Retry-After": str(outages.retry_after())})
     return jsonify(status="ok")

@@ -64,6 +64,10 @@ class MemoryPresence:
     def heartbeat(self) -> None:
         """Nothing expires in memory."""
 
+    def departed(self) -> int:
+        """How many other workers died since the last call: none, in one process."""
+        return 0
+
     def snapshot(self) -> Snapshot:
         entries = self._entries()
         return Snapshot(users=len({uid for uid, _ in entries}), connections=len(entries))
@@ -115,7 +119,10 @@ class RedisPresence(MemoryPresence):
         # runs) sharing one Redis never count each other's connections.
         self._prefix = f"fitness:{channel}:presence:"
         self._key = f"{self._prefix}{uuid.uuid4().hex}"
-        self._ttl = ttl_seconds
+        # Every worker's hash key, so each can see the others come and go.
+        self._workers = f"fitness:{channel}:workers"
+        self._peers: set[str] = set()
+        self.ttl = ttl_seconds
         self._in_sync = True
         self._reachable = True
 
@@ -138,7 +145,7 @@ class RedisPresence(MemoryPresence):
         try:
             pipe = self._redis.pipeline()
             pipe.hset(self._key, sid, f"{user_id}:{login_id}")
-            pipe.expire(self._key, self._ttl)
+            pipe.expire(self._key, self.ttl)
             pipe.execute()
         except self._errors as exc:
             self._failed("add", exc)
@@ -159,9 +166,10 @@ class RedisPresence(MemoryPresence):
         """
         local = self._sid_entries()
         try:
+            self._redis.sadd(self._workers, self._key)
             if self._in_sync and local:
                 pipe = self._redis.pipeline()
-                pipe.expire(self._key, self._ttl)
+                pipe.expire(self._key, self.ttl)
                 pipe.hlen(self._key)
                 _, size = pipe.execute()
                 self._in_sync = size == len(local)
@@ -172,13 +180,35 @@ class RedisPresence(MemoryPresence):
                     pipe.hset(
                         self._key, mapping={sid: f"{uid}:{login}" for sid, uid, login in local}
                     )
-                    pipe.expire(self._key, self._ttl)
+                    pipe.expire(self._key, self.ttl)
                 pipe.execute()
                 self._in_sync = True
         except self._errors as exc:
             self._failed("heartbeat", exc)
             return
         self._succeeded()
+
+    def departed(self) -> int:
+        """How many workers alive at the last call have gone since: their hash expired.
+
+        A worker killed between a COMMIT and its publish leaves notifications
+        that no other worker pushed; the caller resends them (realtime/queue.py).
+        Each worker keeps its own view, so whoever removes a dead key from the
+        set first hides it from nobody.
+        """
+        try:
+            others = sorted(k for k in self._redis.smembers(self._workers) if k != self._key)
+            pipe = self._redis.pipeline(transaction=False)
+            for key in others:
+                pipe.exists(key)
+            alive = {key for key, exists in zip(others, pipe.execute(), strict=True) if exists}
+            if dead := set(others) - alive:
+                self._redis.srem(self._workers, *dead)
+        except self._errors as exc:
+            self._failed("departed", exc)
+            return 0
+        gone, self._peers = self._peers - alive, alive
+        return len(gone)
 
     def _all_sid_entries(self) -> list[tuple[str, int, str]]:
         entries = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from fitness_app.extensions import socketio
-from fitness_app.realtime import presence, push
+from fitness_app.realtime import presence, push, queue
 from fitness_app.realtime.rooms import ADMINS_ROOM
 
 _LOOP_KEY = "fitness_presence_loop"
@@ -22,6 +22,9 @@ def ensure_presence_loop(app: Flask) -> None:
 def _presence_loop(app: Flask) -> None:
     """Tell admins the online figures when they change; keep this worker's entry alive.
 
+    And notice another worker's death (its entry expired), so that what it
+    stored and died before publishing reaches this worker's connections.
+
     Counting reads every worker's entries, so only a worker holding an admin's
     socket counts; each admin then hears it from their own worker.
     """
@@ -34,6 +37,8 @@ def _presence_loop(app: Flask) -> None:
             try:
                 store = presence.store()
                 store.heartbeat()
+                if store.departed():
+                    queue.worker_departed(app, store.ttl)
                 if not store.admins_watching():
                     last = None
                     continue

@@ -29,7 +29,10 @@ from fitness_app.realtime.redis_client import connect
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS_MAX = 30
+# Retries of the subscription double from 1 s up to this: an attempt costs one
+# refused connection, and live delivery across workers waits for the next one
+# after Redis's return (30 s left a 15 s outage undelivered for 16 s more).
+RETRY_SECONDS_MAX = 4
 
 
 class RedisPubSub(socketio.PubSubManager):

@@ -7,6 +7,10 @@ workers never reach its clients, and the clients cannot notice: the next
 notification that does arrive moves their `last_id` past the lost ones, so no
 replay on a later reconnect would fetch them.
 
+A worker killed between a COMMIT and its publish leaves the same kind of gap
+for every other worker; the survivors notice when its presence entry expires
+(realtime/presence_feed.py) and resend the same way.
+
 So every subscription closes a gap: the worker then resends to each
 connection it holds the stored notifications created since shortly before the
 gap opened, and the current unread count. A connection that arrived before the
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 # is stamped before its transaction commits and is published after.
 RESYNC_MARGIN = timedelta(seconds=10)
 _CURSORS_KEY = "fitness_resync_cursors"
+_ON_GAP_KEY = "fitness_resync_on_gap"
 
 
 class _Cursors:
@@ -69,6 +74,7 @@ def client_manager(
     `init_app` on the shared `socketio` extension.
     """
     app.extensions[_CURSORS_KEY] = _Cursors()
+    app.extensions[_ON_GAP_KEY] = on_gap
     url = app.config.get("REDIS_URL")
     if not url:
         return socketio_server.Manager()
@@ -77,6 +83,21 @@ def client_manager(
         socketio.start_background_task(on_gap, app, gap_began - RESYNC_MARGIN)
 
     return RedisPubSub(url, app.config["SOCKETIO_CHANNEL"], on_subscribed=on_subscribed)
+
+
+def worker_departed(app: Flask, ttl_seconds: float) -> None:
+    """Another worker died: resend what it may have stored and never published.
+
+    A worker killed between its COMMIT and its publish leaves rows no live
+    socket heard of, and a client that then receives a newer notification has
+    a `last_id` past them. Its death is noticed when its presence entry
+    expires, `ttl_seconds` after its last heartbeat, so the resend reaches back
+    that far, plus the margin.
+    """
+    since = datetime.now(UTC) - timedelta(seconds=ttl_seconds) - RESYNC_MARGIN
+    log.warning("message queue: a worker's presence expired; resending what it may have "
+                "left unpublished since %s", since.isoformat())
+    socketio.start_background_task(app.extensions[_ON_GAP_KEY], app, since)
 
 
 def track(sid: str, user_id: int, last_id: int | None) -> None:

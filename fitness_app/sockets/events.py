@@ -12,7 +12,9 @@ from typing import Any
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
+from sqlalchemy.exc import SQLAlchemyError
 
+from fitness_app import outages
 from fitness_app.extensions import db, socketio
 from fitness_app.realtime import presence, push, queue
 from fitness_app.realtime.presence_feed import ensure_presence_loop
@@ -41,10 +43,33 @@ def on_connect(auth: Any = None) -> None:
 
     With `auth.last_id`, first send this connection every stored notification
     above it (oldest first, at most REPLAY_LIMIT), so a reconnect loses nothing.
+    Whatever fails on the way refuses the connection, undoing what was done:
+    a socket accepted without its room would look connected and hear nothing.
+    While the database is away the refusal says "unavailable", and the page's
+    client tries again a little later.
     """
+    try:
+        _join(auth)
+    except ConnectionRefusedError:
+        raise
+    except Exception as error:
+        presence.store().remove(request.sid)
+        queue.forget(request.sid)
+        if isinstance(error, SQLAlchemyError) and outages.is_database_outage(error):
+            outages.give_up_transaction()
+            outages.state().noted(error)
+            raise ConnectionRefusedError("unavailable") from error
+        db.session.rollback()
+        current_app.logger.exception("socket.io connect failed")
+        raise ConnectionRefusedError("server error") from error
+
+
+def _join(auth: Any) -> None:
     if not current_user.is_authenticated:
         raise ConnectionRefusedError("unauthorized")
     user = current_user._get_current_object()
+    # The room first, then the replay: a notification stored in between is
+    # both replayed and pushed, never neither. Clients show an id once.
     join_room(user_room(user.id))
     presence.store().add(request.sid, user.id, str(user.login_id))
     if user.is_admin:
@@ -110,7 +135,15 @@ def on_mark_read(data: Any) -> dict[str, Any]:
 
 @socketio.on_error_default
 def on_error(exc: Exception) -> dict[str, Any]:
-    """Any failure in a handler: roll back, log, and answer the ack instead of hanging."""
+    """Any failure in a handler: roll back, log, and answer the ack instead of hanging.
+
+    The database being away is an outage, not a failure: "unavailable", logged
+    once per outage.
+    """
+    if isinstance(exc, SQLAlchemyError) and outages.is_database_outage(exc):
+        outages.give_up_transaction()
+        outages.state().noted(exc)
+        return {"ok": False, "error": "unavailable"}
     db.session.rollback()
     current_app.logger.exception("socket.io handler failed", exc_info=exc)
     return {"ok": False, "error": "server error"}

@@ -34,10 +34,15 @@
                    typeof BroadcastChannel === "function");
   }
 
+  function importProgress(data) {
+    document.dispatchEvent(new CustomEvent("fitness:import_progress", { detail: data }));
+  }
+
   function open(options) {
     var on = options.handlers;
     var link = { shared: shared(), leader: false, connected: false, socket: null };
     var socket = null;
+    var retry = null;
     var lastCount = null;
     window.fitnessLink = link;
 
@@ -66,13 +71,29 @@
         on.presence(data);
         relay("presence", data);
       });
+      // An import's progress (static/js/imports.js listens): every tab may show it.
+      socket.on("import_progress", function (data) {
+        importProgress(data);
+        relay("import_progress", data);
+      });
       socket.on("connect", function () { status(true, false); });
       socket.on("disconnect", function (reason) {
         // A server-side disconnect (logout elsewhere) is final; anything else retries.
         status(false, reason === "io server disconnect");
       });
       socket.io.on("reconnect_attempt", function () { status(false, false); });
-      socket.on("connect_error", function () { status(false, false); });
+      // While the server's database is away it refuses connections with "unavailable".
+      // socket.io never retries a refusal by itself (socket.active is false), so
+      // the page does, 2-5 s later, spread out so pages do not all return at once.
+      socket.on("connect_error", function (err) {
+        status(false, false);
+        if (err && err.message === "unavailable" && !socket.active && retry === null) {
+          retry = setTimeout(function () {
+            retry = null;
+            if (socket) socket.connect();
+          }, 2000 + Math.random() * 3000);
+        }
+      });
     }
 
     function status(connected, final) {
@@ -196,6 +217,7 @@
       else if (m.type === "data" && m.name === "notification") on.notification(m.payload);
       else if (m.type === "data" && m.name === "unread_count") on.unread(m.payload.count);
       else if (m.type === "data" && m.name === "presence") on.presence(m.payload);
+      else if (m.type === "data" && m.name === "import_progress") importProgress(m.payload);
     };
 
     function lead() {

@@ -117,7 +117,8 @@ def set_password(user: User, password: str, *, keep_current: bool) -> None:
     """
     new_hash = passwords.hash_password(password)
     user.password_hash = new_hash
-    db.session.commit()
+    # One transaction: end_all's COMMIT stores the new password with the end of
+    # the other logins, so no outage in between leaves one without the other.
     logins.end_all(user.id, keep_current=keep_current)
     mail.send_later(partial(_password_changed_message, user.id))
 

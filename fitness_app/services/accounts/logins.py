@@ -67,7 +67,8 @@ def end_all(user_id: int, *, keep_current: bool = False) -> None:
     """Every login of the user ends and every socket of the user closes, on every worker.
 
     With `keep_current`, the login of this request survives (a password change
-    signs out the other devices, not the one that changed it).
+    signs out the other devices, not the one that changed it). Commits, together
+    with whatever the session already holds (the new password of that change).
     """
     current_id = None
     if current_user.is_authenticated and current_user.id == user_id:

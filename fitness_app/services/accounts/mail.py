@@ -34,6 +34,7 @@ from collections.abc import Callable
 from flask import Flask, current_app
 from flask_mailman import EmailMessage
 
+from fitness_app import outages
 from fitness_app.extensions import mail, socketio
 
 Composer = Callable[[], EmailMessage | None]
@@ -72,7 +73,9 @@ class Outbox:
     def _send(self, compose: Composer) -> None:
         with self._app.app_context():
             try:
-                message = compose()
+                # A composer that meets a database outage waits for its end: the
+                # request that queued it has already told the person to expect it.
+                message = outages.retry_through(self._app, "a mail", compose)
                 if message is not None:
                     message.send()
             except Exception:  # noqa: BLE001 - one failed message must not end the task

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from fitness_app import outages
 from fitness_app.extensions import db, socketio
 from fitness_app.realtime import presence, push
 from fitness_app.realtime.rooms import user_room
@@ -36,12 +37,10 @@ def refresh_online_in_background(app: Flask) -> None:
     """Start `refresh_online` as a background task, so the broadcast POST returns at once."""
 
     def run() -> None:
-        with app.app_context():
-            try:
-                refresh_online()
-            except Exception:  # noqa: BLE001 - a background task: log, never kill the worker
-                app.logger.exception("badge refresh after an announcement failed")
-            finally:
-                db.session.remove()
+        try:
+            # Through a database outage too: the badges are stale until it runs.
+            outages.retry_through(app, "the badge refresh", refresh_online, patience=300)
+        except Exception:  # noqa: BLE001 - a background task: log, never kill the worker
+            app.logger.exception("badge refresh after an announcement failed")
 
     socketio.start_background_task(run)

@@ -38,6 +38,8 @@ def page_for(notification: Notification) -> str:
         return "/goals/"
     if notification.kind == "announcement":
         return "/notifications/"
+    if notification.kind == "import_finished" and isinstance(data.get("import_id"), int):
+        return f"/workouts/imports/{data['import_id']}"
     return "/"
 
 

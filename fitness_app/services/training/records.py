@@ -22,7 +22,12 @@ from fitness_app.services import units
 from fitness_app.services.notifications import store
 from fitness_app.services.sql import lock_user
 from fitness_app.services.training.goal_rules import format_number
-from fitness_app.signals import workout_changed, workout_completed, workout_deleted
+from fitness_app.signals import (
+    workout_changed,
+    workout_completed,
+    workout_deleted,
+    workout_imported,
+)
 
 #: The measures a record is kept for, in the order a new record is announced.
 MEASURES = {"distance_km": ("km", "km"), "duration_minutes": ("minute", "minutes")}
@@ -184,8 +189,14 @@ def _on_deleted(sender: Workout, workout: Workout, **_: object) -> None:
     settle(workout.user_id, None)
 
 
+def _on_imported(sender: Workout, workout: Workout, **_: object) -> None:
+    # History from a file: the bests move quietly; a years-old record is no news.
+    _keep(workout)
+
+
 def init_app(app: Flask) -> None:
     """Listen for workouts; connect once even when tests build many apps."""
     workout_completed.connect(_on_completed)
     workout_changed.connect(_on_changed)
     workout_deleted.connect(_on_deleted)
+    workout_imported.connect(_on_imported)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,12 @@ from fitness_app.models import User, Workout, utcnow
 from fitness_app.services import units
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
-from fitness_app.signals import workout_changed, workout_completed, workout_deleted
+from fitness_app.signals import (
+    workout_changed,
+    workout_completed,
+    workout_deleted,
+    workout_imported,
+)
 
 FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on", "visibility")
 
@@ -81,6 +86,20 @@ def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
         db.session.flush()
         if completed:
             _completion_flow(workout)
+    return workout
+
+
+def add_past_workout(user_id: int, data: WorkoutInput, completed_at: datetime) -> Workout:
+    """Store a completed workout read from a file, in the caller's transaction.
+
+    No completion flow: an import of years of history announces nothing per
+    workout. Records move quietly (`workout_imported`); the streak, totals and
+    goals are brought up to date once per import (`goals.history_added`).
+    """
+    workout = Workout(user_id=user_id, completed_at=completed_at, **data.as_dict())
+    db.session.add(workout)
+    db.session.flush()
+    workout_imported.send(workout, workout=workout)
     return workout
 
 
