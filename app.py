@@ -37,6 +37,7 @@ from deploy import serving  # noqa: E402
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
 from fitness_app.services.accounts import passwords  # noqa: E402
+from fitness_app.services.imports import jobs as imports  # noqa: E402
 from fitness_app.services.schedule import loop as schedule  # noqa: E402
 
 # A full collection walks every object: about 1 s with 10,000 sockets held, a
@@ -82,6 +83,10 @@ elif ASYNC_MODE == "gevent":
     from gevent import get_hub
 
     passwords.use_thread_pool(lambda work, *args: get_hub().threadpool.apply(work, args))
+
+# A serving process takes over imports whose server stopped mid-way (resumed from
+# the uploaded file, or marked failed), now and every IMPORT_STALE_SECONDS.
+imports.watch(app)
 
 
 # Every serving process runs the scheduler (SCHEDULE_ENABLED=0 opts out); with

@@ -159,6 +159,18 @@ class Config:
     PASSWORD_HASH_CONCURRENCY = int(
         os.environ.get("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) - 1))
     )
+    # Imports (services/imports/): uploads wait in IMPORT_DIR (default
+    # instance/imports); this many run at once per process, each with one reader
+    # process under a memory cap; an import whose heartbeat is older than
+    # IMPORT_STALE_SECONDS lost its server and is resumed.
+    IMPORT_DIR = os.environ.get("IMPORT_DIR") or None
+    IMPORT_CONCURRENCY = int(os.environ.get("IMPORT_CONCURRENCY", "1"))
+    IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "30"))
+    IMPORT_WORKER_MEMORY_MB = int(os.environ.get("IMPORT_WORKER_MEMORY_MB", "3072"))
+    IMPORT_WORKER_NICE = int(os.environ.get("IMPORT_WORKER_NICE", "10"))
+    IMPORT_ENTRY_TIMEOUT = int(os.environ.get("IMPORT_ENTRY_TIMEOUT", "300"))
+    # Uploads per user (each up to 50 MB on disk until read).
+    RATELIMIT_IMPORT = os.environ.get("RATELIMIT_IMPORT", "30 per hour")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, CONFIGS, INSTANCE_DIR, instance_secret_key
-from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -70,9 +69,14 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # Imported here, not at the top: a module of this package that needs none of
+    # them (the import reader process, services/imports/child.py) starts without
+    # loading SQLAlchemy, Socket.IO and the rest, about 0.7 s of CPU each time.
     from fitness_app import assets, database, forms, headers, limits, outages, urls
+    from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
+    from fitness_app.services.imports import jobs as imports
     from fitness_app.services.notifications import replay
     from fitness_app.services.schedule import reminders
     from fitness_app.services.training import goals, records
@@ -124,6 +128,7 @@ def register_extensions(app: Flask) -> None:
     records.init_app(app)
     reminders.init_app(app)
     mail.init_app(app)
+    imports.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -134,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
         digest,
         errors,
         goals,
+        imports,
         main,
         notifications,
         settings,
@@ -142,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, workouts, goals, notifications, settings, admin, main, errors):
         app.register_blueprint(module.bp)
+    app.register_blueprint(imports.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)
     app.register_blueprint(digest.bp)

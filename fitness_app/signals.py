@@ -16,3 +16,6 @@ workout_deleted = _signals.signal("workout-deleted")
 #: flushed, with `workout=` and `created=` (a new row): what hangs on its date and
 #: time (its reminder) moves with it.
 workout_saved = _signals.signal("workout-saved")
+#: Sent inside an import's transaction, with `workout=`: a completed workout from a
+#: file. Listeners keep their rows right and announce nothing.
+workout_imported = _signals.signal("workout-imported")

@@ -4,7 +4,7 @@ Existing users get reminders 30 minutes ahead (the form's default) and no
 nudge, summary or digest until they choose a time.
 
 Revision ID: e3b8c4d1f6a7
-Revises: e3a8b6c1d2f4
+Revises: 70c9c5112b4c
 Create Date: 2026-12-04 10:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'e3b8c4d1f6a7'
-down_revision = 'e3a8b6c1d2f4'
+down_revision = '70c9c5112b4c'
 branch_labels = None
 depends_on = None
 

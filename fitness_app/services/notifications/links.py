@@ -44,6 +44,8 @@ def page_for(notification: Notification) -> str:
         return "/goals/"
     if notification.kind == "weekly_summary":
         return WORKOUTS_PAGE
+    if notification.kind == "import_finished" and isinstance(data.get("import_id"), int):
+        return f"/workouts/imports/{data['import_id']}"
     return "/"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from fitness_app.signals import (
     workout_changed,
     workout_completed,
     workout_deleted,
+    workout_imported,
     workout_saved,
 )
 
@@ -91,6 +92,20 @@ def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
         workout_saved.send(workout, workout=workout, created=True)
         if completed:
             _completion_flow(workout)
+    return workout
+
+
+def add_past_workout(user_id: int, data: WorkoutInput, completed_at: datetime) -> Workout:
+    """Store a completed workout read from a file, in the caller's transaction.
+
+    No completion flow: an import of years of history announces nothing per
+    workout. Records move quietly (`workout_imported`); the streak, totals and
+    goals are brought up to date once per import (`goals.history_added`).
+    """
+    workout = Workout(user_id=user_id, completed_at=completed_at, **data.as_dict())
+    db.session.add(workout)
+    db.session.flush()
+    workout_imported.send(workout, workout=workout)
     return workout
 
 
