@@ -37,7 +37,9 @@ from deploy import serving  # noqa: E402
 from fitness_app import create_app  # noqa: E402
 from fitness_app.extensions import socketio  # noqa: E402
 from fitness_app.services.accounts import passwords  # noqa: E402
+from fitness_app.services.imports import jobs as imports  # noqa: E402
 from fitness_app.services.push import sender  # noqa: E402
+from fitness_app.services.schedule import loop as schedule  # noqa: E402
 
 # A full collection walks every object: about 1 s with 10,000 sockets held, a
 # pause every client feels. With the default 700-object young generation, each
@@ -93,6 +95,15 @@ elif ASYNC_MODE == "gevent":
 
     passwords.use_thread_pool(_in_hub_threadpool)
     sender.use_thread_pool(_in_hub_threadpool)
+
+# A serving process takes over imports whose server stopped mid-way (resumed from
+# the uploaded file, or marked failed), now and every IMPORT_STALE_SECONDS.
+imports.watch(app)
+
+
+# Every serving process runs the scheduler (SCHEDULE_ENABLED=0 opts out); with
+# several workers on PostgreSQL they share the due rows (docs/architecture.md).
+schedule.start(app)
 
 
 def _say_when_ready(host: str, port: int) -> None:

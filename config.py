@@ -143,11 +143,36 @@ class Config:
     # header, so production should list its names here (comma-separated).
     TRUSTED_HOSTS = _list(os.environ.get("TRUSTED_HOSTS"))
     PASSWORD_RESET_MAX_AGE = 3600
+    # Links in mail sent from the background (the daily digest), where no
+    # request names the host: the address people reach the app at.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL") or (
+        f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+    )
+    # The scheduler (services/schedule/loop.py): every serving process runs one
+    # unless SCHEDULE_ENABLED=0. It claims up to SCHEDULE_BATCH due rows per
+    # transaction, looks again after SCHEDULE_POLL_SECONDS when nothing is
+    # due, and drops what is SCHEDULE_LATE_SECONDS late or more.
+    SCHEDULE_ENABLED = os.environ.get("SCHEDULE_ENABLED", "1") != "0"
+    SCHEDULE_BATCH = int(os.environ.get("SCHEDULE_BATCH", "50"))
+    SCHEDULE_POLL_SECONDS = float(os.environ.get("SCHEDULE_POLL_SECONDS", "5"))
+    SCHEDULE_LATE_SECONDS = 3600
     # scrypt hashes running at once (in the server's thread pool). Each takes a
     # core for about 130 ms; one core is left to the event loop.
     PASSWORD_HASH_CONCURRENCY = int(
         os.environ.get("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) - 1))
     )
+    # Imports (services/imports/): uploads wait in IMPORT_DIR (default
+    # instance/imports); this many run at once per process, each with one reader
+    # process under a memory cap; an import whose heartbeat is older than
+    # IMPORT_STALE_SECONDS lost its server and is resumed.
+    IMPORT_DIR = os.environ.get("IMPORT_DIR") or None
+    IMPORT_CONCURRENCY = int(os.environ.get("IMPORT_CONCURRENCY", "1"))
+    IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "30"))
+    IMPORT_WORKER_MEMORY_MB = int(os.environ.get("IMPORT_WORKER_MEMORY_MB", "3072"))
+    IMPORT_WORKER_NICE = int(os.environ.get("IMPORT_WORKER_NICE", "10"))
+    IMPORT_ENTRY_TIMEOUT = int(os.environ.get("IMPORT_ENTRY_TIMEOUT", "300"))
+    # Uploads per user (each up to 50 MB on disk until read).
+    RATELIMIT_IMPORT = os.environ.get("RATELIMIT_IMPORT", "30 per hour")
     # Web Push (services/push/). The VAPID key: PEM or base64url of the raw
     # private key; without it create_app makes one into instance/ once.
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None

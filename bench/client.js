@@ -38,8 +38,11 @@ let csrfToken = "";
 let adminCookie = "";
 /** every socket opened, with the user it belongs to */
 const sockets = [];
+/** users who have a socket already: the first one opened for a user is its primary */
+const usersWithSocket = new Set();
 const disconnectReasons = {};
-/** tag → {user, start, resolve} for workout POSTs waiting for their event */
+/** tag → {user, start, expected, arrivals, firstMs, resolve} for workout POSTs waiting
+ *  for their event at the user's first connection and at all of them */
 const pending = new Map();
 let wrongClient = 0;
 /** broadcast currently being timed */
@@ -100,6 +103,7 @@ function percentiles(values) {
   const at = (p) => (s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : null);
   return {
     n: s.length,
+    p25: at(25),
     p50: at(50),
     p95: at(95),
     p99: at(99),
@@ -165,7 +169,9 @@ function attach(sock, user) {
       return;
     }
     if (payload.kind !== "workout_completed") return;
-    const m = /^(\S+),/.exec(payload.message || "");
+    // The tag leads the message; trees before 110492f (bench --baseline) put
+    // "Workout completed: " before it.
+    const m = /^(?:Workout completed: )?(\S+),/.exec(payload.message || "");
     if (!m) return;
     received += 1;
     const waiter = pending.get(m[1]);
@@ -174,8 +180,15 @@ function attach(sock, user) {
       wrongClient += 1;
       return;
     }
-    pending.delete(m[1]);
-    waiter.resolve(now - waiter.start);
+    // Latency is timed at the user's first connection; with several per user
+    // the time until the last of them has it is kept too.
+    waiter.arrivals += 1;
+    if (sock.benchPrimary) waiter.firstMs = now - waiter.start;
+    if (waiter.arrivals >= waiter.expected) waiter.allMs = now - waiter.start;
+    if (waiter.firstMs !== null && waiter.allMs !== null) {
+      pending.delete(m[1]);
+      waiter.resolve(waiter);
+    }
   });
   // The app refreshes every online badge after an announcement, in batches.
   sock.on("unread_count", () => {
@@ -187,6 +200,7 @@ function attach(sock, user) {
   });
   sock.on("disconnect", (reason) => {
     liveUsers = null;
+    socketsOf = null;
     disconnectReasons[reason] = (disconnectReasons[reason] || 0) + 1;
   });
 }
@@ -211,6 +225,8 @@ async function connect({ targets, mode, transports = ["websocket"], concurrency 
     }
     const sock = io(url, opts);
     sock.benchUser = user;
+    sock.benchPrimary = !usersWithSocket.has(user);
+    usersWithSocket.add(user);
     attach(sock, user);
     return new Promise((resolve) => {
       const done = (error) => {
@@ -223,6 +239,7 @@ async function connect({ targets, mode, transports = ["websocket"], concurrency 
           ok += 1;
           sockets.push(sock);
           liveUsers = null;
+          socketsOf = null;
         }
         resolve();
       };
@@ -242,7 +259,8 @@ function connectedCount() {
 let tagSeq = 0;
 const runTag = Math.random().toString(36).slice(2, 7);
 
-/** POST one workout completion for `user`; resolve with {event ms, response ms, status}. */
+/** POST one workout completion for `user`; resolve with the event's time at the user's
+ *  first connection (null if it never came), at all of them, and the response. */
 function postWorkout(mode, base, user, timeoutMs) {
   const tag = `b${runTag}${++tagSeq}`;
   const fields = {
@@ -262,6 +280,10 @@ function postWorkout(mode, base, user, timeoutMs) {
   } else {
     url = `${base}/notify/${user}`;
   }
+  const expected = connectedSocketsOf(user);
+  // CLOCK_MONOTONIC, the clock of the server's probe: a slow sample can be
+  // matched with the lag and collections the server saw at that moment.
+  const at = Number(process.hrtime.bigint()) / 1e9;
   const start = ms();
   const event = new Promise((resolve) => {
     const timer = setTimeout(() => {
@@ -271,6 +293,10 @@ function postWorkout(mode, base, user, timeoutMs) {
     pending.set(tag, {
       user,
       start,
+      expected,
+      arrivals: 0,
+      firstMs: null,
+      allMs: null,
       resolve: (v) => {
         clearTimeout(timer);
         resolve(v);
@@ -281,11 +307,27 @@ function postWorkout(mode, base, user, timeoutMs) {
     (res) => ({ status: res.status, ms: ms() - start }),
     (err) => ({ status: String(err.message), ms: ms() - start }),
   );
-  return Promise.all([event, response]).then(([eventMs, res]) => ({ eventMs, res }));
+  return Promise.all([event, response]).then(([waiter, res]) => ({
+    eventMs: waiter && waiter.firstMs,
+    allMs: waiter && waiter.allMs,
+    at,
+    res,
+  }));
 }
 
 /** users of the connected sockets; rebuilt only after a connect or a disconnect */
 let liveUsers = null;
+
+/** user → connected sockets; rebuilt only after a connect or a disconnect */
+let socketsOf = null;
+
+function connectedSocketsOf(user) {
+  if (socketsOf === null) {
+    socketsOf = new Map();
+    for (const s of sockets) if (s.connected) socketsOf.set(s.benchUser, (socketsOf.get(s.benchUser) || 0) + 1);
+  }
+  return socketsOf.get(user) || 0;
+}
 
 function pickUser() {
   if (liveUsers === null) liveUsers = sockets.filter((s) => s.connected).map((s) => s.benchUser);
@@ -295,23 +337,34 @@ function pickUser() {
 
 const goodStatus = (mode, status) => (mode === "app" ? status === 302 : status === 204);
 
-/** Sequential POST → event timings, one request in flight at a time. */
-async function latency({ mode, bases, samples = 300, timeoutMs = 5000 }) {
+/** Sequential POST → event timings, one request in flight at a time; `raw` adds every
+ *  sample as [user, ms at the first connection, ms at the last, CLOCK_MONOTONIC seconds at
+ *  the POST], so runs can be pooled and slow samples matched with the server's probe. */
+async function latency({ mode, bases, samples = 300, timeoutMs = 5000, raw = false }) {
   const event = [];
+  const all = [];
+  const rows = [];
   const response = [];
   let missed = 0;
   let badStatus = 0;
   const wrongBefore = wrongClient;
   for (let i = 0; i < samples; i++) {
     const base = bases[i % bases.length];
-    const { eventMs, res } = await postWorkout(mode, base, pickUser(), timeoutMs);
+    const user = pickUser();
+    const { eventMs, allMs, at, res } = await postWorkout(mode, base, user, timeoutMs);
     if (!goodStatus(mode, res.status)) badStatus += 1;
     if (eventMs === null) missed += 1;
-    else event.push(eventMs);
+    else {
+      event.push(eventMs);
+      all.push(allMs);
+      if (raw) rows.push([user, eventMs, allMs, at]);
+    }
     response.push(res.ms);
   }
   return {
     event: percentiles(event),
+    allConnections: percentiles(all),
+    samples: raw ? rows : undefined,
     response: percentiles(response),
     missed,
     badStatus,
@@ -411,7 +464,10 @@ async function close({ waitMs = 3000 } = {}) {
   for (const s of sockets) s.close();
   const n = sockets.length;
   sockets.length = 0;
+  liveUsers = null;
+  socketsOf = null;
   sessions.clear();
+  usersWithSocket.clear();
   for (const k of Object.keys(disconnectReasons)) delete disconnectReasons[k];
   await new Promise((r) => setTimeout(r, waitMs));
   return { closed: n };

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from bench import aged
-from bench.processes import ROOT, VENV_BIN
+from bench.processes import HERE, Tree
 from fitness_app.models import User
 
 PASSWORD = "bench-password"
@@ -77,7 +77,7 @@ class PostgresStore:
 
 def prepare_app_database(url: str, env: dict[str, str], n: int,
                          aged_args: dict[str, int] | None = None,
-                         joined_now: bool = False) -> list[dict[str, Any]]:
+                         joined_now: bool = False, tree: Tree = HERE) -> list[dict[str, Any]]:
     """Bring the schema up to date, then insert `n` users and one admin in one statement.
 
     The password hash uses a single PBKDF2 round, so logging 10,000 users in
@@ -85,11 +85,14 @@ def prepare_app_database(url: str, env: dict[str, str], n: int,
     default hash would take; the login code path is unchanged. With
     `aged_args`, ten years of history (`bench/aged.py`) come first, and the
     `n` users joined ten years ago (every past announcement is theirs,
-    unread), or just now with `joined_now`.
+    unread), or just now with `joined_now`. Another `tree` (a baseline
+    commit) upgrades with its own migrations, and its users get only the
+    columns its `users` table has.
     """
     subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "fitness_app", "db", "upgrade"],
-        cwd=ROOT, env={**env, "DATABASE_URL": url}, check=True, capture_output=True, timeout=120,
+        [str(tree.venv_bin / "flask"), "--app", "fitness_app", "db", "upgrade"],
+        cwd=tree.root, env={**env, "DATABASE_URL": url}, check=True, capture_output=True,
+        timeout=120,
     )
     password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
     joined, latest = datetime.now(UTC), 0
@@ -98,7 +101,9 @@ def prepare_app_database(url: str, env: dict[str, str], n: int,
         if not joined_now:
             joined, latest = datetime.now(UTC) - timedelta(days=3650), 0
     engine = sa.create_engine(url)
-    users = User.__table__
+    # This tree's table brings its Python-side column defaults; another tree's is read back.
+    users = (User.__table__ if tree == HERE
+             else sa.Table("users", sa.MetaData(), autoload_with=engine))
     state = {"unread_count": 0, "read_through_id": latest, "announcements_after_id": latest}
     rows = [
         {"username": f"bench{i}", "email": f"bench{i}@example.com", "password_hash": password_hash,
@@ -108,6 +113,7 @@ def prepare_app_database(url: str, env: dict[str, str], n: int,
     rows.append({"username": "benchadmin", "email": "benchadmin@example.com",
                  "password_hash": password_hash, "is_admin": True, "created_at": joined,
                  **state})
+    rows = [{k: v for k, v in row.items() if k in users.c} for row in rows]
     with engine.begin() as conn:
         conn.execute(users.insert(), rows)
         found = conn.execute(sa.select(users.c.id, users.c.email, users.c.is_admin)

@@ -149,3 +149,56 @@ def scaling(runs: dict[int, dict]) -> list[tuple[str, Any, Any]]:
                 values.append(None)
         rows.append((name, *values))
     return rows
+
+
+def _at(values: list[float], p: float) -> float | None:
+    """The same percentile as bench/client.js: the smallest value with p % at or below it."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, -(-p * len(ordered) // 100) - 1))]
+
+
+def fanout_summary(runs: list[dict]) -> dict[str, Any]:
+    """One kind's rounds of the fan-out phase: pooled percentiles, and each round's own."""
+    first = [ms for r in runs for _, ms, _, _ in r["latency"]["samples"]]
+    last = [ms for r in runs for _, _, ms, _ in r["latency"]["samples"]]
+    posts = sum(r["latency"]["event"]["n"] + r["latency"]["missed"] for r in runs)
+    return {
+        **{p: _at(first, n) for p, n in (("p25", 25), ("p50", 50), ("p95", 95), ("p99", 99))},
+        "lastP99": _at(last, 99),
+        "runP50": [r["latency"]["event"]["p50"] for r in runs],
+        "runP99": [r["latency"]["event"]["p99"] for r in runs],
+        "cpuPerPostMs": 1000 * sum(r["latency"]["serverCpuSeconds"] for r in runs) / posts
+        if posts else None,
+        "missed": sum(r["latency"]["missed"] for r in runs),
+        "wrong": sum(r["latency"]["wrongClient"] for r in runs),
+        "held": [r["held"] for r in runs],
+        "lagMax": [r["lag"]["max"] for r in runs],
+        **_cpu_to_fanout(runs),
+        "collections": sum(r["collections"]["n"] for r in runs),
+        "collectionMaxMs": max((r["collections"]["maxMs"] or 0 for r in runs), default=0),
+    }
+
+
+def _cpu_to_fanout(runs: list[dict]) -> dict[str, Any]:
+    """Server CPU before the fan-out: p50 and p95 of each user's first POST, and of the rest.
+
+    A user's first completion creates rows that later ones only update (the
+    streak, the first bests), so the two are told apart.
+    """
+    first: list[float] = []
+    later: list[float] = []
+    for r in runs:
+        seen: set[int] = set()
+        cpus = r.get("cpuToFanout") or [None] * len(r["latency"]["samples"])
+        for (user, *_), cpu in zip(r["latency"]["samples"], cpus, strict=True):
+            if cpu is not None:
+                (later if user in seen else first).append(cpu)
+            seen.add(user)
+    return {"cpuFirst": (_at(first, 50), _at(first, 95)),
+            "cpuLater": (_at(later, 50), _at(later, 95))}
+
+
+# Issue 25, at 50 users x 20 connections: the app against the baseline commit and bare.
+FANOUT_TARGETS = (("p50", "baseline", 1.1), ("p99", "baseline", 1.25), ("p99", "bare", 3.0))

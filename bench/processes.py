@@ -1,7 +1,9 @@
 """The processes a bench run starts: the servers it measures, the load client, py-spy.
 
 `Server` starts `app.py` or `bench/bare.py` the way `make run` does (under the
-loop-lag probe, `bench/probed.py`), or the app under gunicorn as deploy/ does;
+loop-lag probe, `bench/probed.py`), or the app under gunicorn as deploy/ does; a
+`Tree` says whose `app.py` and venv (this tree's, or a baseline commit's
+built by `bench/baseline.py`);
 `LoadClient` drives `bench/client.js` one JSON command per line, each with a
 deadline; `profiled` samples a server with py-spy. CPU and memory figures are
 read from /proc. Everything started here is stopped by its process group.
@@ -22,6 +24,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 VENV_BIN = ROOT / ".venv" / "bin"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A source tree whose app a bench serves: its root and the venv it runs from."""
+
+    root: Path
+    venv_bin: Path
+    label: str = "this tree"
+
+
+HERE = Tree(ROOT, VENV_BIN)
 
 
 def log(message: str) -> None:
@@ -65,14 +80,19 @@ def proc_rss_bytes(pid: int) -> int:
 
 
 class Server:
-    """One app.py or bare.py process on a free port of 127.0.0.1."""
+    """One app.py or bare.py process on a free port of 127.0.0.1.
+
+    `tree` serves another tree's app.py from its own folder and venv (the
+    baseline of `--baseline`), under this tree's probe.
+    """
 
     def __init__(self, kind: str, workdir: Path, name: str, env: dict[str, str],
-                 gunicorn: bool = False) -> None:
+                 gunicorn: bool = False, tree: Tree = HERE) -> None:
         self.kind = kind
+        self.tree = tree
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.script = "app.py" if kind == "app" else "bench/bare.py"
+        self.script = "bench/bare.py" if kind == "bare" else "app.py"
         self.gunicorn = gunicorn
         self.log_path = workdir / f"{name}.log"
         self.probe_path = workdir / f"{name}.lag"
@@ -91,12 +111,13 @@ class Server:
     def start(self) -> None:
         with open(self.log_path, "ab") as out:
             # The loop-lag probe wraps the scripts; gunicorn's worker runs without it.
-            command = ([str(VENV_BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py",
+            command = ([str(self.tree.venv_bin / "gunicorn"), "-c", "deploy/gunicorn.conf.py",
                         "-b", f"127.0.0.1:{self.port}"] if self.gunicorn
-                       else [str(VENV_BIN / "python"), "bench/probed.py", self.script])
+                       else [str(self.tree.venv_bin / "python"), str(BENCH / "probed.py"),
+                             self.script])
             self.process = subprocess.Popen(
                 command,
-                cwd=ROOT,
+                cwd=self.tree.root,
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -123,6 +144,33 @@ class Server:
             return {"n": 0, "p99": None, "max": None}
         return {"n": len(lags), "p99": lags[min(len(lags) - 1, int(0.99 * len(lags)))],
                 "max": lags[-1]}
+
+    def collections(self, start: float, end: float) -> dict[str, Any]:
+        """The garbage collections the probe timed between two moments: count, total, longest,
+        and each as (monotonic start, generation, ms)."""
+        path = self.probe_path.with_name(self.probe_path.name + ".gc")
+        if self.gunicorn or not path.exists():
+            return {"n": 0, "ms": 0.0, "maxMs": None, "byGeneration": {}, "each": []}
+        found = [line.split() for line in path.read_text().splitlines() if line]
+        found = [(float(at), int(gen), float(took)) for at, gen, took, _ in found
+                 if start <= float(at) <= end]
+        by_generation: dict[str, int] = {}
+        for _, gen, _ in found:
+            by_generation[str(gen)] = by_generation.get(str(gen), 0) + 1
+        return {"n": len(found), "ms": sum(took for _, _, took in found),
+                "maxMs": max((took for _, _, took in found), default=None),
+                "byGeneration": by_generation, "each": found}
+
+    def requests(self, start: float, end: float) -> list[tuple[float, list[float]]]:
+        """The POSTs the probe timed (PROBE_REQUESTS=1) that started between two moments:
+        (monotonic start, [wall, CPU ms to the first packet queued, to the first frame
+        written, to the end])."""
+        path = self.probe_path.with_name(self.probe_path.name + ".requests")
+        if not path.exists():
+            return []
+        rows = [line.split() for line in path.read_text().splitlines() if line]
+        return [(float(at), [float(v) for v in rest]) for at, *rest in rows
+                if start <= float(at) <= end]
 
     def _samples(self) -> list[list[str]]:
         if not self.probe_path.exists():

@@ -12,7 +12,7 @@ import subprocess
 from contextlib import suppress
 from typing import Any
 
-from bench.figures import figures, ratio, verdict
+from bench.figures import FANOUT_TARGETS, fanout_summary, figures, ratio, verdict
 
 
 def _value(v: Any) -> str:
@@ -87,6 +87,8 @@ def report(results: dict[str, Any]) -> None:
             print(f"|{'-' * 46}|{'-' * 11}|{'-' * 11}|")
             for name, app, bare in scaling:
                 print(f"| {name:<44} | {_ratio(app):>9} | {_ratio(bare):>9} |")
+    if "fanout" in results:
+        print_fanout(results["fanout"])
     for scen in results.get("scenarios", []):
         print_scenarios(scen)
     if results.get("reference"):
@@ -107,6 +109,47 @@ def report(results: dict[str, Any]) -> None:
             r = c[name]
             print(f"| {name} | {r['connectCpuSeconds']:.2f} | {r['broadcastCpuSeconds']:.2f} | "
                   f"{fmt_list(r['lastMs'])} |")
+
+
+def print_fanout(fan: dict[str, Any]) -> None:
+    """Per shape: each server's pooled POST → event percentiles, its rounds, and the ratios."""
+    for per_user, runs in fan["shapes"].items():
+        print(f"\n## {fan['users']} users x {per_user} connections, {fan['samples']} POSTs per "
+              f"round, {fan['rounds']} rounds interleaved (POST → event at the user's first "
+              "connection)\n")
+        print("| server | p25 | p50 | p95 | p99 | p99 at the last connection | p50 per round | "
+              "p99 per round | CPU per POST | CPU to the fan-out p50 / p95: a user's first POST; "
+              "later ones | loop lag max per round | collections (longest) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        summary = {kind: fanout_summary(r) for kind, r in runs.items()}
+        for kind, s in summary.items():
+            held = "" if all(h == fan["users"] * int(per_user) for h in s["held"]) else \
+                f" (held {fmt_list(s['held'])})"
+            lost = f", {s['missed']} missed, {s['wrong']} to others" if s["missed"] or \
+                s["wrong"] else ""
+            print(f"| {fan['kinds'][kind] if kind == 'baseline' else kind}{held}{lost} | "
+                  f"{_value(s['p25'])} | {_value(s['p50'])} | {_value(s['p95'])} | "
+                  f"{_value(s['p99'])} | {_value(s['lastP99'])} | {fmt_ms(s['runP50'])} | "
+                  f"{fmt_ms(s['runP99'])} | {_value(s['cpuPerPostMs'])} | "
+                  f"{fmt_ms(s['cpuFirst'])}; {fmt_ms(s['cpuLater'])} | {fmt_ms(s['lagMax'])} | "
+                  f"{s['collections']} ({_value(s['collectionMaxMs'])}) |")
+        app = summary.get("app")
+        if not app:
+            continue
+        marks = []
+        for figure, other, limit in FANOUT_TARGETS:
+            if other in summary and summary[other][figure]:
+                r = app[figure] / summary[other][figure]
+                marks.append(f"app/{other} {figure} {r:.2f} (target ≤ {limit}: "
+                             f"{'met' if r <= limit else 'MISSED'})")
+        if "baseline" in summary and summary["baseline"]["p25"]:
+            marks.append(f"app/baseline p25 {app['p25'] / summary['baseline']['p25']:.2f}")
+        print("\n" + "; ".join(marks))
+    print("\nfigures in ms; percentiles pool every round's samples")
+
+
+def fmt_ms(values: list[float | None]) -> str:
+    return ", ".join("—" if v is None else f"{v:.1f}" for v in values)
 
 
 def print_scenarios(scen: dict[str, Any]) -> None:

@@ -16,9 +16,10 @@ stopped on the way out, so a run always ends by itself.
 This module is the entry point: the flags and the phases in order. The parts
 read alone: `processes` (the servers, the load client, py-spy), `databases`
 (a fresh database per measurement), `measure` (the socket-load phases:
-single, polling, cluster, clients), `scenario_runs` (the scenarios and
-reference phases), `figures` (the figures and their targets) and `report`
-(the tables).
+single, polling, cluster, clients), `fanout` (users with many connections
+each, beside the bare server and a `--baseline` commit built by `baseline`),
+`scenario_runs` (the scenarios and reference phases), `figures` (the figures
+and their targets) and `report` (the tables).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.databases import SqliteStore
+from bench.fanout import run_fanout
 from bench.measure import cluster, compare_clients, measure
 from bench.processes import BENCH, log, raise_fd_limit
 from bench.report import machine, report
@@ -47,10 +49,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """The defaults are the standard set of `make bench`; flags scale each phase up or down."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--phases", default="single,scenarios,reference",
-                   help="comma-separated: single, scenarios, reference, polling, cluster, "
-                        "clients (the last three are not in the standard set, to keep it "
-                        "near ten minutes)")
+    p.add_argument("--phases", default="single,fanout,scenarios,reference",
+                   help="comma-separated: single, fanout, scenarios, reference, polling, "
+                        "cluster, clients (the last three are not in the standard set, to keep "
+                        "it near ten minutes)")
     p.add_argument("--no-aged", action="store_true",
                    help="single worker: skip the app on the aged database")
     p.add_argument("--aged-users", type=int, default=1000,
@@ -75,6 +77,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--idle-seconds", type=float, default=25,
                    help="server CPU measured while idle; one ping interval pings every "
                         "socket exactly once")
+    p.add_argument("--fanout-users", type=int, default=50)
+    p.add_argument("--fanout-connections", default="20,5",
+                   help="fanout: connections per user, one shape each")
+    p.add_argument("--fanout-samples", type=int, default=200, help="fanout: POSTs per round")
+    p.add_argument("--fanout-rounds", type=int, default=2,
+                   help="fanout: fresh servers of each kind per shape, taking turns")
+    p.add_argument("--baseline", metavar="COMMIT",
+                   help="fanout: also serve this commit's app, built in a temporary clone, "
+                        "in turn with this tree's")
     p.add_argument("--polling", type=int, default=1000, help="long-polling clients")
     p.add_argument("--cluster-sockets", type=int, default=2000)
     p.add_argument("--cluster-workers", default="1,2")
@@ -90,7 +101,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write every raw figure here")
     p.add_argument("--profile", type=Path,
                    help="write py-spy samples (collapsed stacks) of the idle, broadcast, "
-                        "throughput and flood phases into this folder")
+                        "throughput, fan-out POST and flood phases into this folder")
     p.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     p.add_argument("--modes", default="eventlet",
                    help="server modes, each measured in turn: eventlet (app.py, as `make run`), "
@@ -143,6 +154,8 @@ def run_set(args: argparse.Namespace, argv: list[str]) -> None:
                     transports=["websocket"], store=sqlite, broadcast_rounds=args.broadcasts,
                     throughput_seconds=args.throughput_seconds, idle_seconds=0,
                     aged_args=aged_args(args), **common)
+        if "fanout" in phases:
+            results["fanout"] = run_fanout(workdir, args)
         if "scenarios" in phases:
             results["scenarios"] = [run_scenarios(workdir, args, name)
                                     for name in args.scenario_dbs.split(",") if name]

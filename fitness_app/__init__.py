@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, CONFIGS, INSTANCE_DIR, instance_secret_key
-from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -70,11 +69,17 @@ def register_middleware(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # Imported here, not at the top: a module of this package that needs none of
+    # them (the import reader process, services/imports/child.py) starts without
+    # loading SQLAlchemy, Socket.IO and the rest, about 0.7 s of CPU each time.
     from fitness_app import assets, database, forms, headers, limits, outages, urls
+    from fitness_app.extensions import compress, csrf, db, login_manager, migrate, socketio
     from fitness_app.realtime import presence, queue
     from fitness_app.services.accounts import logins, mail, passwords
+    from fitness_app.services.imports import jobs as imports
     from fitness_app.services.notifications import replay
     from fitness_app.services.push import fanout
+    from fitness_app.services.schedule import reminders
     from fitness_app.services.training import goals, records
 
     # Before `socketio.init_app`: Flask-SocketIO hands the handlers it has
@@ -122,7 +127,9 @@ def register_extensions(app: Flask) -> None:
     presence.init_app(app)
     goals.init_app(app)
     records.init_app(app)
+    reminders.init_app(app)
     mail.init_app(app)
+    imports.init_app(app)
     fanout.init_app(app)
 
 
@@ -131,8 +138,10 @@ def register_blueprints(app: Flask) -> None:
         account,
         admin,
         auth,
+        digest,
         errors,
         goals,
+        imports,
         main,
         notifications,
         push,
@@ -142,8 +151,10 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, workouts, goals, notifications, settings, push, admin, main, errors):
         app.register_blueprint(module.bp)
+    app.register_blueprint(imports.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)
+    app.register_blueprint(digest.bp)
 
     @app.context_processor
     def inject_unread() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`flask create-admin`, `flask announce` and `flask seed-demo`."""
+"""`flask create-admin`, `flask announce` and `flask seed-demo` (`import-workouts` in imports/)."""
 
 from __future__ import annotations
 
@@ -131,5 +131,7 @@ def seed_demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_admin, announce, seed_demo):
+    from fitness_app.imports.cli import import_workouts
+
+    for command in (create_admin, announce, seed_demo, import_workouts):
         app.cli.add_command(command)

@@ -22,6 +22,7 @@ from typing import Any
 from flask import Flask, current_app, make_response, render_template, request
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from fitness_app.extensions import limiter
@@ -50,6 +51,23 @@ def per_address(setting: str) -> Callable[[Callable[..., Any]], Callable[..., An
         methods=["POST"],
         on_breach=_too_many("Too many attempts from your network."),
     )
+
+
+def per_user(setting: str, message: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Limit a view's POSTs per signed-in user (per address for anyone else) by `setting`."""
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        key_func=_user_or_address,
+        methods=["POST"],
+        scope=setting,
+        on_breach=_too_many(message),
+    )
+
+
+def _user_or_address() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
 
 
 def failed_sign_ins(template: str, form_class: type) -> Callable[..., Any]:

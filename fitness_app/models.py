@@ -95,6 +95,15 @@ class User(UserMixin, db.Model):
     default_visibility: so.Mapped[str] = so.mapped_column(
         sa.String(16), default="followers", server_default="followers"
     )
+    # What comes on time (/settings/, services/schedule/): minutes of warning
+    # before a planned workout (None: never), and the local wall-clock times of
+    # the goal nudge, the weekly summary (on `summary_day`, mon..sun) and the
+    # digest email; None means never.
+    reminder_minutes: so.Mapped[int | None] = so.mapped_column(default=30, server_default="30")
+    nudge_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
+    summary_day: so.Mapped[str | None] = so.mapped_column(sa.String(3))
+    summary_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
+    digest_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
 
     # The login this object was loaded for (services/accounts/logins.py); not columns.
     login_token = None
@@ -166,6 +175,9 @@ class Workout(db.Model):
     duration_minutes: so.Mapped[int]
     distance_km: so.Mapped[float | None]
     performed_on: so.Mapped[date] = so.mapped_column(sa.Date)
+    # When it starts, on the wall clock of the user's zone (the form's `time`);
+    # optional. A planned workout with a time gets a reminder.
+    start_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
     # NULL while planned; set once, by a conditional UPDATE, when completed.
     completed_at: so.Mapped[datetime | None] = so.mapped_column(
         sa.DateTime(timezone=True)
@@ -377,6 +389,115 @@ class Block(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(
         sa.DateTime(timezone=True), default=utcnow
     )
+
+
+class WorkoutImport(db.Model):
+    """One upload being read into workouts (services/imports/), file by file.
+
+    `heartbeat_at` moves while a server works on it; an import left `queued` or
+    `running` with an old heartbeat lost its server, and is resumed from
+    `upload_path` or marked failed.
+    """
+
+    __tablename__ = "imports"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    # queued, running, done, failed
+    status: so.Mapped[str] = so.mapped_column(sa.String(8), default="queued", index=True)
+    upload_path: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    total: so.Mapped[int] = so.mapped_column(default=0)
+    done: so.Mapped[int] = so.mapped_column(default=0)
+    added: so.Mapped[int] = so.mapped_column(default=0)
+    skipped: so.Mapped[int] = so.mapped_column(default=0)
+    refused: so.Mapped[int] = so.mapped_column(default=0)
+    error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    heartbeat_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+
+
+class ImportEntry(db.Model):
+    """What became of one file of an import: added, skipped as a duplicate, or refused."""
+
+    __tablename__ = "import_entries"
+    __table_args__ = (sa.UniqueConstraint("import_id", "position"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    import_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("imports.id", ondelete="CASCADE")
+    )
+    position: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(8))
+    message: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    workout_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("workouts.id", ondelete="SET NULL"), index=True
+    )
+
+
+class WorkoutTrack(db.Model):
+    """What a file said about a workout beyond its row: when it started, its climb, its route.
+
+    `route` is the track simplified to a few hundred points, as an encoded
+    polyline (services/imports/track.py). (user_id, started_at) finds
+    duplicates of a new import through the index.
+    """
+
+    __tablename__ = "workout_tracks"
+    __table_args__ = (sa.Index("ix_workout_tracks_user_start", "user_id", "started_at"),)
+
+    workout_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("workouts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    started_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True))
+    duration_seconds: so.Mapped[float]
+    elevation_gain_m: so.Mapped[float | None]
+    route: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    points: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class DueItem(db.Model):
+    """Something to do at `due_at` (UTC): a reminder, a nudge, a summary, a digest.
+
+    The scheduler (services/schedule/) claims the rows whose time has come
+    through the `due_at` index, does the work and deletes the row (a reminder)
+    or moves `due_at` to the next occurrence, all in one transaction. A
+    reminder belongs to its workout (deleted with it); the daily and weekly
+    kinds are one row per user and kind.
+    """
+
+    __tablename__ = "due_items"
+    __table_args__ = (
+        sa.Index("ix_due_items_due_at", "due_at"),
+        sa.Index("ix_due_items_user_id", "user_id"),
+        sa.Index(
+            "uq_due_items_user_kind",
+            "user_id",
+            "kind",
+            unique=True,
+            postgresql_where=sa.text("workout_id IS NULL"),
+            sqlite_where=sa.text("workout_id IS NULL"),
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    workout_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("workouts.id", ondelete="CASCADE"), unique=True
+    )
+    due_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True))
 
 
 class PushDevice(db.Model):

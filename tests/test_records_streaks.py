@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from fitness_app.extensions import db, socketio
-from fitness_app.models import Notification, Workout
+from fitness_app.models import Notification, Workout, utcnow
 from fitness_app.services.training import goals
 from tests.conftest import log_workout
 
@@ -116,6 +116,27 @@ def test_deleting_a_day_breaks_the_streak_on_the_dashboard(app, client, signed_i
         middle = db.session.scalar(db.select(Workout.id).filter_by(title="Day 1"))
     client.post(f"/workouts/{middle}/delete")
     assert "Current streak: <strong>1 day</strong>" in client.get("/").data.decode()
+
+
+def test_history_without_a_streak_row_builds_it_at_the_next_completion(app, client, signed_in):
+    # Workouts written around the services (an import, the bench's aged history):
+    # no streak row, no bests. The next completion reads the run back.
+    with app.app_context():
+        db.session.execute(db.insert(Workout), [
+            {"user_id": 1, "title": f"Imported {offset}", "activity": "run",
+             "duration_minutes": 30, "distance_km": 5.0, "performed_on": TODAY - timedelta(offset),
+             "completed_at": utcnow()}
+            for offset in (2, 1)])
+        db.session.commit()
+    log_workout(client, performed_on=day(0), distance_km="4")
+    assert [n.data for n in kind_notes(app, "streak")] == [{"days": 3, "since": day(2)}]
+    log_workout(client, performed_on=day(0), distance_km="4.5")
+    assert len(kind_notes(app, "streak")) == 1
+    assert "Current streak: <strong>3 days</strong>" in client.get("/").data.decode()
+    # The first best came from the completion, not from the imported history.
+    assert [n.message for n in kind_notes(app, "personal_record")] == [
+        "Longest run yet: 4.5 km, 0.5 km more than before"
+    ]
 
 
 def test_dashboard_lists_personal_records(app, client, signed_in):

@@ -35,7 +35,9 @@ from playwright.sync_api import (
     expect,
 )
 
-from tests.live import post_form, register
+from deploy.processes import wait_until
+from tests.imports_helpers import gpx, zipped
+from tests.live import csrf_token, post_form, register
 from tests.test_browser import CONNECTED, PASSWORD, promote
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -63,6 +65,8 @@ class World:
     admin: requests.Session
     workout_id: int
     goal_id: int
+    import_id: int
+    route_workout_id: int
 
 
 def submit_empty(page: Page) -> None:
@@ -104,6 +108,9 @@ SCREENS = [
     Screen("workout-new-errors", "/workouts/new", then=submit_empty),
     Screen("workout-edit", lambda w: f"/workouts/{w.workout_id}/edit"),
     Screen("workout", lambda w: f"/workouts/{w.workout_id}"),
+    Screen("workout-route", lambda w: f"/workouts/{w.route_workout_id}"),
+    Screen("import", "/workouts/import"),
+    Screen("import-outcome", lambda w: f"/workouts/imports/{w.import_id}"),
     Screen("goals", "/goals/"),
     Screen("goal-new", "/goals/new"),
     Screen("goal-edit-errors", lambda w: f"/goals/{w.goal_id}/edit", then=submit_empty),
@@ -153,12 +160,28 @@ def world(live_server) -> Iterator[World]:
     page = member.get(f"{base}/workouts/", timeout=5).text
     workout_id = int(re.search(r'data-workout-id="(\d+)"', page).group(1))
     goal_id = int(re.search(r'data-goal-id="(\d+)"', member.get(f"{base}/goals/").text).group(1))
+    import_id, route_workout_id = import_a_file(base, member)
     admin_name = unique("admin")
     admin = register(base, admin_name, PASSWORD)
     promote(live_server, admin_name)
-    yield World(base, member, admin, workout_id, goal_id)
+    yield World(base, member, admin, workout_id, goal_id, import_id, route_workout_id)
     member.close()
     admin.close()
+
+
+def import_a_file(base: str, session: requests.Session) -> tuple[int, int]:
+    """Upload a zip with a track and a broken file; return the import's id and the workout's."""
+    content = zipped({"activities/river-loop-with-a-long-name-from-the-export.gpx":
+                      gpx(900, name="River loop"), "activities/broken.gpx": b"<gpx>"})
+    token = csrf_token(session, f"{base}/workouts/import")
+    response = session.post(f"{base}/workouts/import", data={"csrf_token": token},
+                            files={"file": ("export.zip", content)}, allow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+    page_url = f"{base}{response.headers['Location']}"
+    page = wait_until(lambda: (text := session.get(page_url, timeout=5).text)
+                      and "Finished" in text and text, timeout=60, message="the import")
+    workout_id = int(re.search(r'href="/workouts/(\d+)"', page).group(1))
+    return int(page_url.rsplit("/", 1)[1]), workout_id
 
 
 def session_for(world: World, who: str | None) -> requests.Session | None:

@@ -22,6 +22,9 @@ MUTABLE_KINDS = (
     ("goal_achieved", "Goal achieved"),
     ("personal_record", "Personal record"),
     ("streak", "Streak"),
+    ("reminder", "Workout reminder"),
+    ("goal_nudge", "Goal nudge"),
+    ("weekly_summary", "Weekly summary"),
 )
 _MUTABLE = frozenset(kind for kind, _ in MUTABLE_KINDS)
 

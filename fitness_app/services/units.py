@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from fitness_app.models import User
 
 KM_PER_MILE = 1.609344
+FEET_PER_METRE = 1 / 0.3048
 METRIC = "metric"
 IMPERIAL = "imperial"
 #: The choices of the settings form, with their labels.

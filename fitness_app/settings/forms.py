@@ -13,9 +13,10 @@ from fitness_app.forms import Form, strip
 from fitness_app.models import User
 from fitness_app.services import preferences, timezones, units
 from fitness_app.services.social.visibility import LEVELS
+from fitness_app.settings.reminder_fields import ReminderFields
 
 
-class SettingsForm(Form):
+class SettingsForm(ReminderFields, Form):
     timezone = StringField(
         "Time zone",
         validators=[DataRequired(message="Enter a time zone such as Europe/Paris."),
@@ -51,6 +52,7 @@ class SettingsForm(Form):
             "muted": sorted(preferences.muted_kinds(user)),
             "default_visibility": user.default_visibility,
             "units": units.of(user),
+            **cls.reminder_data(user),
         })
 
     def validate_timezone(self, field: StringField) -> None:

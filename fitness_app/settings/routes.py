@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from fitness_app.forms import render_form
 from fitness_app.services import preferences, timezones
+from fitness_app.services.schedule import settings as schedule_settings
 from fitness_app.settings import bp
 from fitness_app.settings.forms import SettingsForm
 
@@ -21,6 +22,8 @@ def index() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         # Together: who sees new workouts, saved in the commit below.
         current_user.default_visibility = form.default_visibility.data
+        # Reminders, nudges, summary, digest: rows rewritten in the commit below.
+        schedule_settings.save(current_user, form.timing(), form.timezone.data)
         preferences.save(
             current_user,
             form.timezone.data,
@@ -32,7 +35,8 @@ def index() -> Response | tuple[str, int]:
         flash("Settings saved.", "success")
         return redirect(url_for("settings.index"))
     return render_form(
-        "settings/index.html", form, zone_names=sorted(timezones.zone_names())
+        "settings/index.html", form, zone_names=sorted(timezones.zone_names()),
+        upcoming=schedule_settings.upcoming(current_user),
     )
 
 

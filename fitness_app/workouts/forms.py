@@ -18,6 +18,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -67,6 +68,8 @@ class WorkoutForm(Form):
     performed_on = DateField(
         "Date", validators=[InputRequired(message="Enter the date.")], default=current_today
     )
+    # `time` in the contract; the column is `start_time` (`time` names a type).
+    time = TimeField("Time", format="%H:%M", validators=[Optional()])
     completed = BooleanField("Completed", default=True)
     visibility = SelectField(
         "Who can see it",
@@ -83,10 +86,11 @@ class WorkoutForm(Form):
 
     @classmethod
     def for_workout(cls, workout: Workout) -> WorkoutForm:
-        """The form filled from a stored workout, its distance in both units."""
+        """The form filled from a stored workout: its distance in both units, and its
+        `start_time` as the `time` field."""
         km = workout.distance_km
         miles = None if km is None else round(units.from_km(km, units.IMPERIAL), 2)
-        return cls(obj=workout, distance_mi=miles)
+        return cls(obj=workout, distance_mi=miles, time=workout.start_time)
 
     @property
     def distance_field(self) -> FloatField:
@@ -111,6 +115,7 @@ class WorkoutForm(Form):
             duration_minutes=self.duration_minutes.data,
             distance_km=self.distance(),
             performed_on=self.performed_on.data,
+            start_time=self.time.data,
             visibility=self.visibility.data,
         )
 

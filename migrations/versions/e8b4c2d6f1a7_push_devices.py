@@ -1,7 +1,7 @@
 """push_devices: Web Push subscriptions, each belonging to a login session
 
 Revision ID: e8b4c2d6f1a7
-Revises: e3a8b6c1d2f4
+Revises: e3b8c4d1f6a7
 Create Date: 2026-12-04 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e8b4c2d6f1a7'
-down_revision = 'e3a8b6c1d2f4'
+down_revision = 'e3b8c4d1f6a7'
 branch_labels = None
 depends_on = None
 

@@ -34,6 +34,10 @@
                    typeof BroadcastChannel === "function");
   }
 
+  function importProgress(data) {
+    document.dispatchEvent(new CustomEvent("fitness:import_progress", { detail: data }));
+  }
+
   function open(options) {
     var on = options.handlers;
     var link = { shared: shared(), leader: false, connected: false, socket: null };
@@ -66,6 +70,11 @@
       socket.on("presence", function (data) {
         on.presence(data);
         relay("presence", data);
+      });
+      // An import's progress (static/js/imports.js listens): every tab may show it.
+      socket.on("import_progress", function (data) {
+        importProgress(data);
+        relay("import_progress", data);
       });
       socket.on("connect", function () { status(true, false); });
       socket.on("disconnect", function (reason) {
@@ -208,6 +217,7 @@
       else if (m.type === "data" && m.name === "notification") on.notification(m.payload);
       else if (m.type === "data" && m.name === "unread_count") on.unread(m.payload.count);
       else if (m.type === "data" && m.name === "presence") on.presence(m.payload);
+      else if (m.type === "data" && m.name === "import_progress") importProgress(m.payload);
     };
 
     function lead() {

@@ -21,7 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from fitness_app.extensions import db, socketio
-from fitness_app.models import Achievement, Goal, Notification, User, Workout
+from fitness_app.models import Achievement, Goal, Notification, User, Workout, WorkoutTrack
+from fitness_app.services.imports.gpx_out import track_gpx
 from fitness_app.services.notifications import inbox
 from fitness_app.services.notifications.payload import group_of, iso_utc
 from fitness_app.services.notifications.unread_counts import unread_among
@@ -128,8 +129,24 @@ def _notifications(user_id: int) -> Iterator[list[Row]]:
         ]
 
 
+def _tracks(user_id: int) -> Iterator[list[Row]]:
+    """Each route from an imported file, as a GPX document of its own, by workout id."""
+    query = (
+        sa.select(WorkoutTrack.workout_id, WorkoutTrack.started_at, WorkoutTrack.route,
+                  Workout.title, Workout.activity)
+        .join(Workout, Workout.id == WorkoutTrack.workout_id)
+        .where(WorkoutTrack.user_id == user_id)
+    )
+    for page in _pages_by_id(query, WorkoutTrack.workout_id):
+        yield [{"workout_id": r["workout_id"], "started_at": r["started_at"],
+                "gpx": track_gpx(r["route"], r["title"], r["activity"],
+                                 datetime.fromisoformat(r["started_at"].replace("Z", "+00:00")))}
+               for r in page]
+
+
 SECTIONS = {
     "workouts": _workouts,
+    "tracks": _tracks,
     "goals": _goals,
     "achievements": _achievements,
     "notifications": _notifications,

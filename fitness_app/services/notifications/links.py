@@ -38,6 +38,14 @@ def page_for(notification: Notification) -> str:
         return "/goals/"
     if notification.kind == "announcement":
         return "/notifications/"
+    if notification.kind == "reminder" and isinstance(data.get("workout_id"), int):
+        return f"/workouts/{data['workout_id']}"
+    if notification.kind == "goal_nudge":
+        return "/goals/"
+    if notification.kind == "weekly_summary":
+        return WORKOUTS_PAGE
+    if notification.kind == "import_finished" and isinstance(data.get("import_id"), int):
+        return f"/workouts/imports/{data['import_id']}"
     return "/"
 
 

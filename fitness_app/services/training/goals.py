@@ -229,6 +229,19 @@ def progress_for(user_id: int, today: date | None = None) -> list[GoalProgress]:
     return progress
 
 
+def history_added(user_id: int) -> None:
+    """After an import added past workouts: the streak, the totals and this period's goals.
+
+    Inside the caller's `delivery()`. Once per import, not per workout: a
+    streak milestone or a goal the history now meets is announced once.
+    """
+    goals = user_goals(user_id)
+    if _counts_all_time(goals):
+        totals.recount(user_id)
+    streaks.rebuild(user_id)
+    evaluate(user_id, preferences.user_today(db.session.get(User, user_id)), goals)
+
+
 def _counts_all_time(goals: list[Goal]) -> bool:
     """Whether the stored totals are in use: they are kept only while an all-time
     goal needs them, and counted afresh when one is set (`create_goal`)."""

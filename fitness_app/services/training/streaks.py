@@ -57,24 +57,34 @@ def milestones_before(days: int) -> int:
     return max((m for m in MILESTONES if m < days), default=0)
 
 
-def _completed_days(user_id: int) -> sa.Select[tuple[date]]:
+def _completed_days() -> sa.Select[tuple[date]]:
+    """The user's (`:user_id`) days with a completed workout, latest first."""
     return (
         sa.select(Workout.performed_on)
-        .where(Workout.user_id == user_id, Workout.completed_at.is_not(None))
+        .where(Workout.user_id == sa.bindparam("user_id"), Workout.completed_at.is_not(None))
         .group_by(Workout.performed_on)
+        .order_by(Workout.performed_on.desc())
     )
+
+
+@functools.cache
+def _days_before() -> sa.Select[tuple[date]]:
+    """Built once per process, like `_state_of`: every user's first completion reads
+    back through it, and building it per call cost more than running it."""
+    return _completed_days().where(Workout.performed_on < sa.bindparam("start")).limit(_CHUNK)
+
+
+@functools.cache
+def _latest_of() -> sa.Select[tuple[date]]:
+    """Built once per process: the user's latest day with a completed workout."""
+    return _completed_days().limit(1)
 
 
 def run_start(user_id: int, day: date) -> date:
     """First day of the run ending on `day`, reading back only as far as it goes."""
     start = day
     while True:
-        days = db.session.scalars(
-            _completed_days(user_id)
-            .where(Workout.performed_on < start)
-            .order_by(Workout.performed_on.desc())
-            .limit(_CHUNK)
-        ).all()
+        days = db.session.scalars(_days_before(), {"user_id": user_id, "start": start}).all()
         for earlier in days:
             if earlier != start - _DAY:
                 return start
@@ -84,9 +94,7 @@ def run_start(user_id: int, day: date) -> date:
 
 
 def _latest_day(user_id: int) -> date | None:
-    return db.session.scalar(
-        _completed_days(user_id).order_by(Workout.performed_on.desc()).limit(1)
-    )
+    return db.session.scalar(_latest_of(), {"user_id": user_id})
 
 
 def _state(user_id: int) -> Streak | None:
@@ -105,6 +113,12 @@ def _state_of() -> sa.Select[Any]:
     )
 
 
+@functools.cache
+def _insert_streak() -> sa.Insert:
+    """Built once per process, its values given at execution."""
+    return sa.insert(Streak.__table__)
+
+
 def current(user_id: int) -> Run | None:
     """The user's latest run, from its stored row."""
     state = db.session.get(Streak, user_id)
@@ -121,7 +135,7 @@ def completed_on(user_id: int, day: date) -> Run | None:
     """A workout on `day` was completed (inside the caller's transaction): move the run."""
     state = _state(user_id)
     if state is None:
-        return rebuild(user_id)
+        return _rebuild(user_id, None)
     if day == state.last_day + _DAY:
         state.last_day = day
     elif day > state.last_day:
@@ -130,7 +144,7 @@ def completed_on(user_id: int, day: date) -> Run | None:
         state.since = run_start(user_id, day)
     else:
         return Run(state.since, state.last_day)
-    return _announce(user_id, state)
+    return _moved(user_id, state)
 
 
 def rebuild(user_id: int) -> Run | None:
@@ -139,7 +153,11 @@ def rebuild(user_id: int) -> Run | None:
     A run that overlaps the stored one is the same streak and keeps the
     milestones already announced; a new one announces only what it reaches now.
     """
-    state = _state(user_id)
+    return _rebuild(user_id, _state(user_id))
+
+
+def _rebuild(user_id: int, state: Streak | None) -> Run | None:
+    """`rebuild` with the stored row already read, under the user lock."""
     latest = _latest_day(user_id)
     if latest is None:
         if state is not None:
@@ -148,13 +166,18 @@ def rebuild(user_id: int) -> Run | None:
     since = run_start(user_id, latest)
     passed = milestones_before((latest - since).days + 1)
     if state is None:
-        state = Streak(user_id=user_id, since=since, last_day=latest, notified=passed)
-        db.session.add(state)
-    else:
-        same = since <= state.last_day and latest >= state.since
-        state.notified = max(state.notified, passed) if same else passed
-        state.since, state.last_day = since, latest
-    return _announce(user_id, state)
+        # A user's first streak (their first completed workout, mostly): one Core
+        # INSERT with the milestone already decided, not an object for the ORM
+        # to flush, which cost more than the reads above.
+        run = Run(since, latest)
+        db.session.execute(_insert_streak(), {
+            "user_id": user_id, "since": since, "last_day": latest,
+            "notified": _announce(user_id, run, passed)})
+        return run
+    same = since <= state.last_day and latest >= state.since
+    state.notified = max(state.notified, passed) if same else passed
+    state.since, state.last_day = since, latest
+    return _moved(user_id, state)
 
 
 def _day_name(day: date) -> str:
@@ -162,16 +185,23 @@ def _day_name(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
-def _announce(user_id: int, state: Streak) -> Run:
+def _moved(user_id: int, state: Streak) -> Run:
+    """The stored run changed: announce a milestone it reached, and note it."""
     run = Run(state.since, state.last_day)
-    reached = milestone(run.days, state.notified)
-    if reached is not None:
-        state.notified = reached
-        store.notify(
-            user_id,
-            "streak",
-            "Streak",
-            f"{reached} days in a row with a workout, since {_day_name(run.since)}.",
-            {"days": reached, "since": run.since.isoformat()},
-        )
+    state.notified = _announce(user_id, run, state.notified)
     return run
+
+
+def _announce(user_id: int, run: Run, notified: int) -> int:
+    """Announce the highest milestone `run` reached above `notified`; the new `notified`."""
+    reached = milestone(run.days, notified)
+    if reached is None:
+        return notified
+    store.notify(
+        user_id,
+        "streak",
+        "Streak",
+        f"{reached} days in a row with a workout, since {_day_name(run.since)}.",
+        {"days": reached, "since": run.since.isoformat()},
+    )
+    return reached

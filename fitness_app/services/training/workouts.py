@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,9 +20,18 @@ from fitness_app.models import User, Workout, utcnow
 from fitness_app.services import units
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
-from fitness_app.signals import workout_changed, workout_completed, workout_deleted
+from fitness_app.signals import (
+    workout_changed,
+    workout_completed,
+    workout_deleted,
+    workout_imported,
+    workout_saved,
+)
 
-FIELDS = ("title", "activity", "duration_minutes", "distance_km", "performed_on", "visibility")
+FIELDS = (
+    "title", "activity", "duration_minutes", "distance_km", "performed_on", "visibility",
+    "start_time",
+)
 
 
 class Completion(enum.Enum):
@@ -38,6 +47,7 @@ class WorkoutInput:
     duration_minutes: int
     distance_km: float | None
     performed_on: date
+    start_time: time | None = None
     # None: the owner's `default_visibility` (the column's default).
     visibility: str | None = None
 
@@ -79,8 +89,23 @@ def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
         )
         db.session.add(workout)
         db.session.flush()
+        workout_saved.send(workout, workout=workout, created=True)
         if completed:
             _completion_flow(workout)
+    return workout
+
+
+def add_past_workout(user_id: int, data: WorkoutInput, completed_at: datetime) -> Workout:
+    """Store a completed workout read from a file, in the caller's transaction.
+
+    No completion flow: an import of years of history announces nothing per
+    workout. Records move quietly (`workout_imported`); the streak, totals and
+    goals are brought up to date once per import (`goals.history_added`).
+    """
+    workout = Workout(user_id=user_id, completed_at=completed_at, **data.as_dict())
+    db.session.add(workout)
+    db.session.flush()
+    workout_imported.send(workout, workout=workout)
     return workout
 
 
@@ -110,12 +135,14 @@ def complete_workout(user_id: int, workout_id: int) -> Completion:
 
 
 def update_workout(workout: Workout, data: WorkoutInput) -> None:
-    """Apply an edit. Goals are re-checked when a completed workout's figures change."""
+    """Apply an edit. Goals are re-checked when a completed workout's figures change;
+    a planned one's reminder moves with its date and time."""
     with delivery():
         for name, value in data.as_dict().items():
             setattr(workout, name, value)
+        db.session.flush()
+        workout_saved.send(workout, workout=workout, created=False)
         if workout.completed:
-            db.session.flush()
             workout_changed.send(workout, workout=workout)
 
 
