@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fitness_app.extensions import db
+from fitness_app.extensions import db, socketio
 from fitness_app.models import PushDevice
 from fitness_app.services.push import keys
 from tests.conftest import AuthActions, built_app, signed_in_client
@@ -128,6 +128,22 @@ def test_delete_is_204_for_ones_own_and_404_for_anothers(app):
     assert ann.delete(f"/push/subscriptions/{device_id}").status_code == 204
     assert ann.delete(f"/push/subscriptions/{device_id}").status_code == 404
     assert devices_in_db(app) == []
+
+
+@pytest.mark.parametrize("name", ["%00", "a%00b", "x" * 65, "%C3%A9t%C3%A9", "a.b"])
+def test_a_device_id_no_device_could_have_is_404_without_a_query(app, name):
+    ann = signed_in_client(app, "ann")
+    post(ann, subscription())
+    assert ann.delete(f"/push/subscriptions/{name}").status_code == 404
+    assert ann.post(f"/settings/devices/{name}/remove").status_code == 404
+    assert len(devices_in_db(app)) == 1
+
+
+def test_a_socket_naming_an_impossible_device_still_connects(app):
+    ann = signed_in_client(app, "ann")
+    socket = socketio.test_client(app, flask_test_client=ann, auth={"device": "a\x00b"})
+    assert socket.is_connected()
+    socket.disconnect()
 
 
 def test_an_endpoint_that_changes_hands_belongs_to_the_new_user(app):

@@ -22,7 +22,6 @@ from fitness_app.services.push import devices, keys
 
 # A subscription is about 500 bytes; an endpoint is at most 2 KB.
 MAX_BODY = 4096
-_DEVICE_ID_LENGTH = 64
 
 
 def _unauthorized() -> tuple[Response, int]:
@@ -72,7 +71,7 @@ def unsubscribe(device_id: str) -> tuple[Response | str, int]:
     if not current_user.is_authenticated:
         return _unauthorized()
     _check_csrf()
-    if len(device_id) > _DEVICE_ID_LENGTH or not devices.remove(current_user.id, device_id):
+    if not devices.is_device_id(device_id) or not devices.remove(current_user.id, device_id):
         return jsonify(error="no such device"), 404
     return "", 204
 
@@ -98,7 +97,7 @@ def device_list() -> str:
 @login_required
 def remove_device(device_id: str) -> Response:
     """The Remove button of the devices page: a form, so it works without script."""
-    if len(device_id) > _DEVICE_ID_LENGTH or not devices.remove(current_user.id, device_id):
+    if not devices.is_device_id(device_id) or not devices.remove(current_user.id, device_id):
         abort(404, "There is no such device.")
     flash("Device removed: it gets no more notifications.", "success")
     return redirect(url_for("push.device_list"))

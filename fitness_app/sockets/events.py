@@ -45,7 +45,7 @@ def _device(auth: Any, login_id: int | None) -> str | None:
     (or another user's) pushes by naming its device.
     """
     value = auth.get("device") if isinstance(auth, dict) else None
-    if not isinstance(value, str) or not 0 < len(value) <= 64 or login_id is None:
+    if not devices.is_device_id(value) or login_id is None:
         return None
     return value if devices.of_login(value, login_id) else None
 

@@ -30,6 +30,9 @@ from fitness_app.models import PushDevice, utcnow
 from fitness_app.services.push.keys import b64url_decode
 
 MAX_ENDPOINT = 2048
+# Device ids are `secrets.token_urlsafe(16)`; anything else a client names is no device,
+# refused before it reaches a query (PostgreSQL rejects a NUL in text with an error).
+_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class InvalidSubscription(ValueError):
@@ -147,6 +150,11 @@ def of_user(user_id: int) -> list[PushDevice]:
         sa.select(PushDevice).where(PushDevice.user_id == user_id)
         .order_by(PushDevice.created_at.desc(), PushDevice.id)
     ))
+
+
+def is_device_id(value: object) -> bool:
+    """Whether a value from a client could be a device id at all."""
+    return isinstance(value, str) and _DEVICE_ID.fullmatch(value) is not None
 
 
 def remove(user_id: int, device_id: str) -> bool:
