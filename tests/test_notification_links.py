@@ -63,7 +63,7 @@ def test_the_inbox_says_the_workout_was_deleted_and_links_to_the_list(
     kept = next(text for text in rows.values() if "Kept run" in text)
     assert "This workout was deleted." in gone
     assert "deleted" not in kept
-    assert set(rows) == {f"/workouts/{ids['Kept run']}/edit", "/workouts/"}
+    assert set(rows) == {f"/workouts/{ids['Kept run']}", "/workouts/"}
     assert rows["/workouts/"] == gone
     for href in rows:
         assert client.get(href).status_code == 200
@@ -75,7 +75,7 @@ def test_the_api_and_the_replay_on_connect_lead_to_the_list(
     app, client, two_workouts_one_deleted
 ):
     ids = two_workouts_one_deleted
-    expected = {ids["Kept run"]: f"/workouts/{ids['Kept run']}/edit",
+    expected = {ids["Kept run"]: f"/workouts/{ids['Kept run']}",
                 ids["Deleted run"]: "/workouts/"}
     api = client.get("/api/notifications?after=0").json["notifications"]
     assert completion_urls(api) == expected
@@ -142,7 +142,7 @@ def test_an_inbox_page_looks_its_workouts_up_in_one_query(app, client, signed_in
 @pytest.mark.parametrize(
     ("data", "page", "expected"),
     [
-        ({"workout_id": 7}, "/workouts/7/edit", 7),
+        ({"workout_id": 7}, "/workouts/7", 7),
         ({"workout_id": 7}, "/goals/", 7),
         ({}, "/workouts/8", 8),
         ({}, "/workouts/8/edit", 8),

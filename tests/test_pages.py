@@ -93,7 +93,7 @@ def test_api_notifications_after(client, auth):
                          "group"}
     assert note["group"] == str(note["id"])
     assert note["created_at"].endswith("Z")
-    assert note["url"] == f"/workouts/{note['data']['workout_id']}/edit"
+    assert note["url"] == f"/workouts/{note['data']['workout_id']}"
     assert client.get(note["url"]).status_code == 200
 
 
@@ -153,7 +153,7 @@ def test_lists_use_plain_words_and_show_pages_only_when_there_are_several(client
     assert "Page 1 of" not in page
     assert f">{date.today().isoformat()}<" not in page and ">Today</time>" in page
     inbox = client.get("/notifications/").get_data(as_text=True)
-    assert "Page 1 of" not in inbox and 'href="/workouts/1/edit"' in inbox
+    assert "Page 1 of" not in inbox and 'href="/workouts/1"' in inbox
     assert "UTC" in inbox and "data-relative" in inbox
 
 

@@ -186,7 +186,7 @@ def test_a_click_in_a_tab_without_the_socket_marks_the_group_read_everywhere(bro
 
     popup.locator(".toast-link").click()
 
-    expect(follower).to_have_url(re.compile(r"/workouts/\d+/edit$"))
+    expect(follower).to_have_url(re.compile(r"/workouts/\d+$"))
     expect(leader.locator("#unread-count")).to_have_text("1")
     expect(follower.locator("#unread-count")).to_have_text("1")
     assert [url.split("/", 3)[3] for url in posts] == ["notifications/read"]

@@ -25,6 +25,10 @@ MUTABLE_KINDS = (
     ("reminder", "Workout reminder"),
     ("goal_nudge", "Goal nudge"),
     ("weekly_summary", "Weekly summary"),
+    ("follow_request", "Follow request"),
+    ("follow_accepted", "Follow accepted"),
+    ("kudos", "Kudos"),
+    ("comment", "Comment"),
 )
 _MUTABLE = frozenset(kind for kind, _ in MUTABLE_KINDS)
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -31,15 +32,20 @@ def page_for(notification: Notification) -> str:
     """The local path of the page the notification is about, while that page exists."""
     data = notification.data or {}
     if notification.kind == "workout_completed" and isinstance(data.get("workout_id"), int):
-        return f"/workouts/{data['workout_id']}/edit"
+        return f"/workouts/{data['workout_id']}"
     if notification.kind == "workout_completed":
         return WORKOUTS_PAGE
     if notification.kind in ("goal_achieved", "personal_record", "streak"):
         return "/goals/"
     if notification.kind == "announcement":
         return "/notifications/"
-    if notification.kind == "reminder" and isinstance(data.get("workout_id"), int):
+    if (notification.kind in ("reminder", "kudos", "comment")
+            and isinstance(data.get("workout_id"), int)):
         return f"/workouts/{data['workout_id']}"
+    if notification.kind == "follow_request":
+        return "/followers/requests"
+    if notification.kind == "follow_accepted" and isinstance(data.get("username"), str):
+        return f"/u/{quote(data['username'], safe='')}"
     if notification.kind == "goal_nudge":
         return "/goals/"
     if notification.kind == "weekly_summary":
