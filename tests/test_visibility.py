@@ -6,7 +6,6 @@ tests the rule alone; tests/test_privacy_matrix.py drives every route.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -20,6 +19,7 @@ from fitness_app.services.social import visibility
 from fitness_app.services.training import workouts
 from fitness_app.services.training.workouts import WorkoutInput
 from tests.conftest import log_workout, signed_in_client
+from tests.privacy import without_tokens
 
 LEVELS = ("private", "followers", "public")
 # What each relation to the owner sees, by visibility.
@@ -75,15 +75,6 @@ def test_the_rule_lets_each_relation_see_what_it_may(app, people, who):
         assert set(seen) == SEES[who]
         owner = user_id(app, "owner")
         assert set(visibility.levels_for(viewer, owner)) == SEES[who]
-
-
-_TOKEN = re.compile(r'((?:name="csrf-token" content|name="csrf_token" type="hidden" value'
-                    r'|type="hidden" name="csrf_token" value)=")[^"]*')
-
-
-def without_tokens(page: str) -> str:
-    """The page without its CSRF tokens: they carry the second they were made in."""
-    return _TOKEN.sub(r"\1", page)
 
 
 @pytest.mark.parametrize("who", list(SEES))

@@ -1,0 +1,214 @@
+"""The people and data of the privacy matrix (tests/test_privacy_matrix.py).
+
+One owner and a viewer per relation to them, built once per module: their
+follows and blocks written straight into the tables (tests/test_visibility.py
+tests the rule itself), and everything of the owner's that a route can show,
+each carrying a marker string that must never reach a viewer who may not see it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from fitness_app.extensions import db
+from fitness_app.models import (
+    Block,
+    Follow,
+    Goal,
+    Login,
+    Notification,
+    PushDevice,
+    User,
+    Workout,
+    WorkoutImport,
+)
+from tests.conftest import log_workout, signed_in_client
+
+LEVELS = ("private", "followers", "public")
+# What each viewer sees of the owner's workouts, by visibility. The owner blocked
+# `blocked`; `blocker` blocked the owner. Both also keep an accepted follow, as a
+# row left behind would: blocking must win over it wherever a route reads follows.
+SEES: dict[str, frozenset[str]] = {
+    "owner": frozenset(LEVELS),
+    "follower": frozenset({"followers", "public"}),
+    "requester": frozenset({"public"}),  # asked to follow, not accepted yet
+    "stranger": frozenset({"public"}),
+    "blocked": frozenset(),
+    "blocker": frozenset(),
+    "admin": frozenset({"public"}),  # admins are not exempt from the rule
+    "anonymous": frozenset(),
+}
+VIEWERS = tuple(SEES)
+SIGNED_IN = tuple(v for v in VIEWERS if v != "anonymous")
+OTHERS = tuple(v for v in VIEWERS if v != "owner")
+# Signed in, and not the owner.
+NON_OWNERS = tuple(v for v in SIGNED_IN if v != "owner")
+MISSING_ID = 999_999
+
+_TOKEN = re.compile(r'((?:name="csrf-token" content|name="csrf_token" type="hidden" value'
+                    r'|type="hidden" name="csrf_token" value)=")[^"]*')
+
+
+def without_tokens(page: str) -> str:
+    """The page without its CSRF tokens: they carry the second they were made in."""
+    return _TOKEN.sub(r"\1", page)
+
+
+def done_title(level: str) -> str:
+    return f"Mx {level} done run"
+
+
+def planned_title(level: str) -> str:
+    return f"Mx {level} planned ride"
+
+
+@dataclass
+class World:
+    """The matrix's app, a signed-in client per viewer, and the owner's rows by kind."""
+
+    app: Flask
+    clients: dict[str, FlaskClient]
+    ids: dict[str, int]
+    done: dict[str, int] = field(default_factory=dict)
+    planned: dict[str, int] = field(default_factory=dict)
+    # Strings that only the owner's own data contains: none may reach another viewer
+    # outside what the rule lets them see.
+    secrets: list[str] = field(default_factory=list)
+    _spares: int = 0
+
+    def request(self, viewer: str, method: str, path: str,
+                data: dict[str, Any] | None = None) -> TestResponse:
+        return self.clients[viewer].open(path, method=method, data=data)
+
+    def leaked(self, viewer: str, text: str) -> list[str]:
+        """The owner's markers in `text` that `viewer` may not see."""
+        allowed = {done_title(level) for level in SEES.get(viewer, ())}
+        if viewer == "owner":
+            return []
+        return [s for s in self.secrets if s in text and s not in allowed]
+
+    def user_id(self, username: str) -> int:
+        with self.app.app_context():
+            return db.session.scalar(sa.select(User.id).where(User.username == username))
+
+    def spare_workout(self, level: str, completed: bool = True) -> int:
+        """A new workout of the owner's, for a test that changes or deletes one."""
+        self._spares += 1
+        with self.app.app_context():
+            workout = Workout(user_id=self.ids["owner"], title=f"Spare {self._spares}",
+                              activity="run", duration_minutes=20, performed_on=date.today(),
+                              visibility=level)
+            if completed:
+                workout.completed_at = sa.func.now()
+            db.session.add(workout)
+            db.session.commit()
+            return workout.id
+
+    def spare_user(self) -> tuple[str, FlaskClient]:
+        """A new signed-in user of no relation to anyone, for actions that end a session."""
+        self._spares += 1
+        name = f"spare{self._spares}"
+        return name, signed_in_client(self.app, name)
+
+    def owner_goal(self) -> int:
+        with self.app.app_context():
+            goal = Goal(user_id=self.ids["owner"], kind="workouts", target=5, period="week")
+            db.session.add(goal)
+            db.session.commit()
+            return goal.id
+
+    def owner_import(self) -> int:
+        with self.app.app_context():
+            job = WorkoutImport(user_id=self.ids["owner"], filename="mx-owner-upload.gpx",
+                                status="done")
+            db.session.add(job)
+            db.session.commit()
+            return job.id
+
+    def owner_device(self) -> str:
+        with self.app.app_context():
+            login_id = db.session.scalar(
+                sa.select(Login.id).where(Login.user_id == self.ids["owner"]).limit(1))
+            device = PushDevice(id=secrets.token_urlsafe(16), user_id=self.ids["owner"],
+                                login_id=login_id,
+                                endpoint=f"https://push.example.com/{secrets.token_hex(8)}",
+                                p256dh="x", auth="y", browser="Mx owner browser")
+            db.session.add(device)
+            db.session.commit()
+            return device.id
+
+    def owner_notification(self) -> int:
+        with self.app.app_context():
+            return db.session.scalar(
+                sa.select(sa.func.max(Notification.id))
+                .where(Notification.user_id == self.ids["owner"]))
+
+
+def build_world(app: Flask) -> World:
+    """Sign everyone up, log the owner's workouts, write the follows and blocks."""
+    clients = {name: signed_in_client(app, name, admin=name == "admin")
+               for name in SIGNED_IN}
+    clients["anonymous"] = app.test_client()
+    for client in clients.values():
+        client.get("/workouts/")  # reads the welcome message, so pages compare equal
+    world = World(app, clients, {})
+    world.ids = {name: world.user_id(name) for name in SIGNED_IN}
+    owner = clients["owner"]
+    for level in LEVELS:
+        assert log_workout(owner, title=done_title(level), visibility=level).status_code == 302
+        assert log_workout(owner, title=planned_title(level), visibility=level,
+                           completed=None).status_code == 302
+        world.secrets += [done_title(level), planned_title(level)]
+    owner.get("/workouts/")
+    world.secrets += ["mx-owner-upload.gpx", "Mx owner browser"]
+    ids = world.ids
+    with app.app_context():
+        for title, workout_id, completed in db.session.execute(
+                sa.select(Workout.title, Workout.id, Workout.completed_at.is_not(None))):
+            level = title.split()[1]
+            (world.done if completed else world.planned)[level] = workout_id
+        db.session.add_all([
+            Follow(follower_id=ids["follower"], followee_id=ids["owner"], accepted=True),
+            Follow(follower_id=ids["requester"], followee_id=ids["owner"], accepted=False),
+            Follow(follower_id=ids["blocked"], followee_id=ids["owner"], accepted=True),
+            Follow(follower_id=ids["blocker"], followee_id=ids["owner"], accepted=True),
+            Block(blocker_id=ids["owner"], blocked_id=ids["blocked"]),
+            Block(blocker_id=ids["blocker"], blocked_id=ids["owner"]),
+        ])
+        db.session.commit()
+    return world
+
+
+def fingerprint(app: Flask, leave_out_user: int | None = None) -> dict[str, list[tuple]]:
+    """Every row of every table, as text, but those of `leave_out_user` (by any user column).
+
+    Two equal fingerprints around a request mean it changed nothing, or
+    nothing but that user's own rows.
+    """
+    seen: dict[str, list[tuple]] = {}
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            user_columns = [c for c in table.columns
+                            if any(fk.column.table.name == "users" for fk in c.foreign_keys)
+                            or (table.name == "users" and c.name == "id")]
+            query = sa.select(table)
+            if leave_out_user is not None:
+                for column in user_columns:
+                    query = query.where(sa.or_(column.is_(None), column != leave_out_user))
+            rows = db.session.execute(query).all()
+            seen[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
+    return seen
+
+
+def changed_tables(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> list[str]:
+    return [name for name in before if before[name] != after.get(name)]
+
