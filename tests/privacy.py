@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -80,9 +81,11 @@ class World:
     ids: dict[str, int]
     done: dict[str, int] = field(default_factory=dict)
     planned: dict[str, int] = field(default_factory=dict)
-    # Strings that only the owner's own data contains: none may reach another viewer
-    # outside what the rule lets them see.
-    secrets: list[str] = field(default_factory=list)
+    # Each workout of the owner's: its visibility.
+    levels: dict[int, str] = field(default_factory=dict)
+    # Strings only the owner's data holds, with the visibility of what holds them
+    # (None: the owner's alone). None may reach a viewer the rule does not let see it.
+    secrets: dict[str, str | None] = field(default_factory=dict)
     _spares: int = 0
 
     def request(self, viewer: str, method: str, path: str,
@@ -91,26 +94,37 @@ class World:
 
     def leaked(self, viewer: str, text: str) -> list[str]:
         """The owner's markers in `text` that `viewer` may not see."""
-        allowed = {done_title(level) for level in SEES.get(viewer, ())}
         if viewer == "owner":
             return []
-        return [s for s in self.secrets if s in text and s not in allowed]
+        sees = SEES.get(viewer, frozenset())
+        return [marker for marker, level in self.secrets.items()
+                if marker in text and level not in sees]
+
+    def unseen_workouts(self, viewer: str, workout_ids: Iterable[int]) -> list[int]:
+        """Those of `workout_ids` that are the owner's and that `viewer` may not see."""
+        if viewer == "owner":
+            return []
+        sees = SEES.get(viewer, frozenset())
+        return [w for w in workout_ids if w in self.levels and self.levels[w] not in sees]
 
     def user_id(self, username: str) -> int:
         with self.app.app_context():
             return db.session.scalar(sa.select(User.id).where(User.username == username))
 
-    def spare_workout(self, level: str, completed: bool = True) -> int:
+    def spare_workout(self, level: str, completed: bool = True, title: str = "") -> int:
         """A new workout of the owner's, for a test that changes or deletes one."""
         self._spares += 1
+        title = title or f"Mx spare {self._spares} {level}"
+        self.secrets[title] = level
         with self.app.app_context():
-            workout = Workout(user_id=self.ids["owner"], title=f"Spare {self._spares}",
+            workout = Workout(user_id=self.ids["owner"], title=title,
                               activity="run", duration_minutes=20, performed_on=date.today(),
                               visibility=level)
             if completed:
                 workout.completed_at = sa.func.now()
             db.session.add(workout)
             db.session.commit()
+            self.levels[workout.id] = level
             return workout.id
 
     def spare_user(self) -> tuple[str, FlaskClient]:
@@ -167,15 +181,16 @@ def build_world(app: Flask) -> World:
         assert log_workout(owner, title=done_title(level), visibility=level).status_code == 302
         assert log_workout(owner, title=planned_title(level), visibility=level,
                            completed=None).status_code == 302
-        world.secrets += [done_title(level), planned_title(level)]
+        world.secrets |= {done_title(level): level, planned_title(level): level}
     owner.get("/workouts/")
-    world.secrets += ["mx-owner-upload.gpx", "Mx owner browser"]
+    world.secrets |= {"mx-owner-upload.gpx": None, "Mx owner browser": None}
     ids = world.ids
     with app.app_context():
         for title, workout_id, completed in db.session.execute(
                 sa.select(Workout.title, Workout.id, Workout.completed_at.is_not(None))):
             level = title.split()[1]
             (world.done if completed else world.planned)[level] = workout_id
+            world.levels[workout_id] = level
         db.session.add_all([
             Follow(follower_id=ids["follower"], followee_id=ids["owner"], accepted=True),
             Follow(follower_id=ids["requester"], followee_id=ids["owner"], accepted=False),

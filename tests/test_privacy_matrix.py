@@ -15,6 +15,8 @@ visitor.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +26,8 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
+from deploy.processes import wait_until
+from fitness_app.extensions import socketio
 from tests.conftest import built_app
 from tests.privacy import (
     LEVELS,
@@ -374,4 +378,52 @@ def test_every_route_is_classified(world: World) -> None:
 @pytest.mark.parametrize("rule", sorted(ROUTES), ids=lambda rule: f"{rule[0]}:{rule[1]}")
 def test_each_viewer_gets_what_the_rule_allows(world: World, rule: tuple[str, str]) -> None:
     problems = ROUTES[rule].check(world, rule[1])
+    assert not problems, "\n".join(problems)
+
+
+_WORKOUT_IDS = re.compile(r'"workout_id": (\d+)|/workouts/(\d+)')
+
+
+def workouts_named(payload: Any) -> set[int]:
+    """Every workout an event's payload names, by `workout_id` or by its page's path."""
+    return {int(a or b) for a, b in _WORKOUT_IDS.findall(json.dumps(payload))}
+
+
+def test_socket_events_reach_no_one_the_rule_keeps_out(world: World) -> None:
+    """The owner completes a workout of each visibility while everyone's page is open."""
+    sockets = {viewer: socketio.test_client(world.app, flask_test_client=world.clients[viewer])
+               for viewer in SIGNED_IN}
+    heard: dict[str, list[dict[str, Any]]] = {viewer: [] for viewer in SIGNED_IN}
+
+    def listen() -> None:
+        for viewer, socket in sockets.items():
+            heard[viewer] += socket.get_received()
+
+    try:
+        listen()
+        heard = {viewer: [] for viewer in SIGNED_IN}
+        completed = set()
+        for level in LEVELS:
+            workout = world.spare_workout(level, completed=False, title=f"Mx {level} live ride")
+            completed.add(workout)
+            response = world.request("owner", "POST", f"/workouts/{workout}/complete")
+            assert response.status_code == 302
+        world.clients["owner"].get("/workouts/")
+
+        def owner_heard_all() -> bool:
+            listen()
+            return completed <= set().union(
+                *(workouts_named(e["args"]) for e in heard["owner"]))
+
+        wait_until(owner_heard_all, message="the owner's completion notifications")
+    finally:
+        for socket in sockets.values():
+            socket.disconnect()
+    problems = []
+    for viewer in NON_OWNERS:
+        for event in heard[viewer]:
+            if unseen := world.unseen_workouts(viewer, workouts_named(event["args"])):
+                problems.append(f"{viewer} heard {event['name']} about workouts {unseen}")
+            if leaks := world.leaked(viewer, json.dumps(event["args"])):
+                problems.append(f"{viewer} heard {event['name']} showing {leaks}")
     assert not problems, "\n".join(problems)
