@@ -28,7 +28,9 @@ from werkzeug.test import TestResponse
 
 from deploy.processes import wait_until
 from fitness_app.extensions import socketio
+from tests import services
 from tests.conftest import built_app
+from tests.databases import DATABASE_PARAMS, PG_SKIP_REASON, database_url
 from tests.privacy import (
     LEVELS,
     MISSING_ID,
@@ -354,11 +356,15 @@ ROUTES: dict[tuple[str, str], Check] = {
 }
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    database = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'matrix.db'}"
-    with built_app(database) as app:
-        yield build_world(app)
+@pytest.fixture(scope="module", params=DATABASE_PARAMS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[World]:
+    """One app, database and cast for the module, on SQLite and on PostgreSQL."""
+    if request.param == "postgresql":
+        services.require("PostgreSQL", PG_SKIP_REASON)
+    with database_url(request.param, tmp_path_factory.mktemp("matrix")) as url:
+        with built_app(url) as app:
+            yield build_world(app)
 
 
 def url_map_rules(app: Flask) -> set[tuple[str, str]]:
