@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import product
 from typing import Any
 
 import pytest
@@ -42,7 +43,9 @@ from tests.privacy import (
     World,
     build_world,
     changed_tables,
+    done_title,
     fingerprint,
+    planned_title,
     without_tokens,
 )
 
@@ -113,15 +116,15 @@ class ShowsWorkout:
     def check(self, world: World, method: str) -> Problems:
         problems: Problems = []
         missing = self.path.format(id=MISSING_ID)
-        for level in LEVELS:
-            real = self.path.format(id=world.done[level])
+        for level, (workout, title) in product(LEVELS, ((world.done, done_title),
+                                                        (world.planned, planned_title))):
+            real = self.path.format(id=workout[level])
             problems += _signed_out(world, method, real, missing, None)
             for viewer in SIGNED_IN:
                 if level in SEES[viewer]:
                     found, response = _allowed(world, viewer, method, real, None, (200,))
-                    title = f"Mx {level} done run"
-                    if not found and title not in response.get_data(as_text=True):
-                        found.append(f"{viewer} {method} {real}: no {title!r}")
+                    if not found and title(level) not in response.get_data(as_text=True):
+                        found.append(f"{viewer} {method} {real}: no {title(level)!r}")
                     problems += found
                 else:
                     problems += _like_missing(world, viewer, method, real, missing)
