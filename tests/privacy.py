@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,9 @@ from fitness_app.models import (
     User,
     Workout,
     WorkoutImport,
+    WorkoutTrack,
 )
+from fitness_app.services.imports.track import encoded_route
 from tests.conftest import log_workout, signed_in_client
 
 LEVELS = ("private", "followers", "public")
@@ -54,6 +56,8 @@ OTHERS = tuple(v for v in VIEWERS if v != "owner")
 # Signed in, and not the owner.
 NON_OWNERS = tuple(v for v in SIGNED_IN if v != "owner")
 MISSING_ID = 999_999
+# Each of the owner's completed workouts has a route: its page draws it, the export has it.
+ROUTE = encoded_route([(48.85, 2.35), (48.86, 2.36), (48.87, 2.35)])
 
 _TOKEN = re.compile(r'((?:name="csrf-token" content|name="csrf_token" type="hidden" value'
                     r'|type="hidden" name="csrf_token" value)=")[^"]*')
@@ -199,6 +203,11 @@ def build_world(app: Flask) -> World:
             Block(blocker_id=ids["owner"], blocked_id=ids["blocked"]),
             Block(blocker_id=ids["blocker"], blocked_id=ids["owner"]),
         ])
+        db.session.add_all([
+            WorkoutTrack(workout_id=world.done[level], user_id=ids["owner"],
+                         started_at=datetime.now(UTC), duration_seconds=1800,
+                         elevation_gain_m=12.0, route=ROUTE, points=3)
+            for level in LEVELS])
         db.session.commit()
     return world
 

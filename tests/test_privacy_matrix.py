@@ -123,8 +123,11 @@ class ShowsWorkout:
             for viewer in SIGNED_IN:
                 if level in SEES[viewer]:
                     found, response = _allowed(world, viewer, method, real, None, (200,))
-                    if not found and title(level) not in response.get_data(as_text=True):
+                    page = response.get_data(as_text=True)
+                    if not found and title(level) not in page:
                         found.append(f"{viewer} {method} {real}: no {title(level)!r}")
+                    if not found and workout is world.done and 'class="route-map"' not in page:
+                        found.append(f"{viewer} {method} {real}: no route drawn")
                     problems += found
                 else:
                     problems += _like_missing(world, viewer, method, real, missing)
