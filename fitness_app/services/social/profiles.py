@@ -8,6 +8,7 @@ keyset pages through an index (`ix_workouts_shared` for workouts,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -17,6 +18,8 @@ from fitness_app.models import Block, Follow, User, Workout
 from fitness_app.services.social.visibility import levels_for
 
 PAGE_SIZE = 20
+#: What registration accepts (auth/forms.py): anything else names nobody.
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,12 @@ class Page:
 
 
 def user_named(username: str) -> User | None:
-    """The user with exactly this username (the unique index), or None."""
-    if len(username) > 32:
+    """The user with exactly this username (the unique index), or None.
+
+    A name that registration could never have accepted is None without a
+    query: a NUL, for one, makes PostgreSQL raise instead of finding nothing.
+    """
+    if not USERNAME.fullmatch(username):
         return None
     return db.session.scalar(sa.select(User).where(User.username == username))
 
