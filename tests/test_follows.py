@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Follow, Notification, User, Workout
+from fitness_app.services.social import profiles
 from tests.conftest import built_app, log_workout, signed_in_client
 from tests.test_visibility import without_tokens
 
@@ -259,3 +261,33 @@ def test_the_export_lists_follows_both_ways(app, ann, bob):
     assert following == {("bob", True), ("cat", False)}
     assert followers == {("cat", False)}
     assert document["profile"]["following_count"] == 1
+
+
+def plan(app: Flask, statement: sa.Select) -> str:
+    """The database's plan for `statement`; PostgreSQL's with sorts and seq scans priced out,
+    so a Sort or Seq Scan left in it means no index could serve the query."""
+    with app.app_context():
+        sql = str(statement.compile(dialect=db.engine.dialect,
+                                    compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name == "sqlite":
+            return "\n".join(row[-1] for row in
+                             db.session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+        for setting in ("enable_seqscan", "enable_sort", "enable_bitmapscan"):
+            db.session.execute(sa.text(f"SET LOCAL {setting} = off"))
+        found = "\n".join(row[0] for row in db.session.execute(sa.text("EXPLAIN " + sql)))
+        db.session.rollback()
+        return found
+
+
+def test_profile_and_request_pages_read_one_index_range_each(app):
+    cursor = (date(2026, 1, 2), 55)
+    for statement, index in (
+        (profiles.level_range(3, "followers", None, 21), "ix_workouts_shared"),
+        (profiles.level_range(3, "public", cursor, 21), "ix_workouts_shared"),
+        (profiles.requests_range(3, None, 21), "ix_follows_followee"),
+        (profiles.requests_range(3, 40, 21), "ix_follows_followee"),
+    ):
+        found = plan(app, statement)
+        assert index in found, found
+        assert "TEMP B-TREE" not in found and "Sort" not in found, found
+        assert "SCAN workouts" not in found and "Seq Scan on workouts" not in found, found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -81,28 +82,36 @@ def visible_workouts(viewer_id: int, owner_id: int, before: int | None = None,
     levels = levels_for(viewer_id, owner_id)
     if not levels:
         return Page([], None)
-    query = sa.select(Workout).where(Workout.user_id == owner_id,
-                                     Workout.completed_at.is_not(None))
+    cursor = None
     if before is not None:
         # Only a workout the viewer may see places the cursor: another id says
         # nothing about the owner's hidden workouts.
-        cursor = db.session.scalar(
+        day = db.session.scalar(
             sa.select(Workout.performed_on).where(
                 Workout.id == before, Workout.user_id == owner_id,
                 Workout.completed_at.is_not(None), Workout.visibility.in_(levels))
         )
-        if cursor is None:
+        if day is None:
             return Page([], None)
-        query = query.where(sa.tuple_(Workout.performed_on, Workout.id) < (cursor, before))
+        cursor = (day, before)
     found: list[Workout] = []
     for level in levels:
-        found.extend(db.session.scalars(
-            query.where(Workout.visibility == level)
-            .order_by(Workout.performed_on.desc(), Workout.id.desc())
-            .limit(size + 1)
-        ))
+        found.extend(db.session.scalars(level_range(owner_id, level, cursor, size + 1)))
     found.sort(key=lambda w: (w.performed_on, w.id), reverse=True)
     return Page(found[:size], found[size - 1].id if len(found) > size else None)
+
+
+def level_range(owner_id: int, level: str, cursor: tuple[date, int] | None,
+                limit: int) -> sa.Select[tuple[Workout]]:
+    """One range of `ix_workouts_shared`: the owner's completed workouts of one
+    visibility, newest first, below `cursor` (performed_on, id) when given."""
+    query = sa.select(Workout).where(
+        Workout.user_id == owner_id, Workout.visibility == level,
+        Workout.completed_at.is_not(None),
+    )
+    if cursor is not None:
+        query = query.where(sa.tuple_(Workout.performed_on, Workout.id) < cursor)
+    return query.order_by(Workout.performed_on.desc(), Workout.id.desc()).limit(limit)
 
 
 def waiting_requests(user_id: int, before: int | None = None, size: int = PAGE_SIZE) -> Page:
@@ -111,6 +120,13 @@ def waiting_requests(user_id: int, before: int | None = None, size: int = PAGE_S
     By asker id, the last column of `ix_follows_followee`, so each page is one
     index range; `before` is the last asker id of the previous page.
     """
+    rows = db.session.execute(requests_range(user_id, before, size + 1)).all()
+    items = [tuple(row) for row in rows[:size]]
+    return Page(items, items[-1][0] if len(rows) > size else None)
+
+
+def requests_range(user_id: int, before: int | None, limit: int) -> sa.Select[tuple[int, str]]:
+    """One range of `ix_follows_followee`: the askers waiting for `user_id`, by id, descending."""
     query = (
         sa.select(User.id, User.username)
         .join(Follow, Follow.follower_id == User.id)
@@ -118,6 +134,4 @@ def waiting_requests(user_id: int, before: int | None = None, size: int = PAGE_S
     )
     if before is not None:
         query = query.where(Follow.follower_id < before)
-    rows = db.session.execute(query.order_by(Follow.follower_id.desc()).limit(size + 1)).all()
-    items = [tuple(row) for row in rows[:size]]
-    return Page(items, items[-1][0] if len(rows) > size else None)
+    return query.order_by(Follow.follower_id.desc()).limit(limit)
