@@ -77,7 +77,7 @@ def test_ask_accept_from_the_popup_and_see_the_followers_workouts(live_server, p
 
     popup = bob_phone.locator(POPUP, has_text=f"{ann_name} asks to follow you.")
     expect(popup).to_be_visible()
-    expect(bob_phone.locator(".follow-requests-count")).to_have_count(0)  # counted on next page
+    expect(bob_phone.locator(".follow-requests-count")).to_have_text("1")  # counted live
     popup.locator(".toast-message").click()
     expect(bob_phone).to_have_url(f"{base}/followers/requests")
     expect(bob_phone.locator(".follow-requests-count")).to_have_text("1")
