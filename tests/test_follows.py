@@ -117,7 +117,8 @@ def test_withdrawing_and_unfollowing_move_the_counters_back(app, ann, bob):
 
 
 def test_following_oneself_is_a_400_and_unknown_people_are_404(app, ann):
-    assert ann.post("/u/ann/follow").status_code == 400
+    refused = ann.post("/u/ann/follow")
+    assert refused.status_code == 400 and "You cannot follow" in refused.text
     assert ann.post("/u/ann/block").status_code == 400
     for path in ("/u/nobody", "/u/" + "x" * 300, "/u/a%00b", "/u/%C3%A9"):
         assert ann.get(path).status_code == 404

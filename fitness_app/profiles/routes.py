@@ -48,7 +48,7 @@ def _someone_else(username: str) -> User:
     """`_other`, and not oneself (400): one cannot follow or block oneself."""
     user = _other(username)
     if user.id == current_user.id:
-        abort(400, "That is you.")
+        abort(400, "You cannot follow, unfollow or block yourself.")
     return user
 
 
