@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 
+from fitness_app import create_app
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Follow, Notification, User, Workout
 from fitness_app.services.social import profiles
 from tests.conftest import built_app, log_workout, signed_in_client
 from tests.test_visibility import without_tokens
+
+#: The head before the follow counters (migration f1c7a9d3b5e2).
+COUNTERS_BEFORE = "e8b4c2d6f1a7"
 
 
 def counts(app: Flask, username: str) -> tuple[int, int, int]:
@@ -292,3 +297,28 @@ def test_profile_and_request_pages_read_one_index_range_each(app):
         assert index in found, found
         assert "TEMP B-TREE" not in found and "Sort" not in found, found
         assert "SCAN workouts" not in found and "Seq Scan on workouts" not in found, found
+
+
+def test_the_migration_counts_follows_stored_before_it(database):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database})
+    with app.app_context():
+        upgrade(revision=COUNTERS_BEFORE)
+        with db.engine.begin() as conn:
+            meta = sa.MetaData()
+            meta.reflect(conn, only=["users", "follows"])
+            users, follows_table = meta.tables["users"], meta.tables["follows"]
+            ids = {name: conn.execute(users.insert().returning(users.c.id), {
+                "username": name, "email": f"{name}@example.com", "password_hash": "x",
+                "is_admin": False, "created_at": datetime.now(UTC)}).scalar_one()
+                for name in ("ann", "bob", "cat")}
+            conn.execute(follows_table.insert(), [
+                {"follower_id": ids[a], "followee_id": ids[b], "accepted": accepted,
+                 "created_at": datetime.now(UTC)}
+                for a, b, accepted in (("ann", "bob", True), ("cat", "bob", True),
+                                       ("bob", "ann", False), ("cat", "ann", False))])
+        upgrade()
+        db.session.remove()
+        assert counts(app, "ann") == (0, 1, 2)
+        assert counts(app, "bob") == (2, 0, 0)
+        assert counts(app, "cat") == (0, 1, 0)
+        db.engine.dispose()
