@@ -192,6 +192,9 @@ def test_the_profile_lists_what_the_viewer_may_see_newest_first_20_a_page(app, a
     ann.post("/u/bob/follow")
     bob.post("/followers/ann/accept")
     follower = ann.get("/u/bob").text
+    with app.app_context():
+        shown = db.session.scalar(sa.select(Workout.id).where(Workout.title == "Only followers"))
+    assert 'href="/u/bob"' in ann.get(f"/workouts/{shown}").text  # the owner's name leads here
     assert "Only public" in follower and "Only followers" in follower
     assert "Only private" not in follower
     own = bob.get("/u/bob").text
