@@ -35,19 +35,26 @@ def _before() -> int | None:
     return value
 
 
-def _other(username: str) -> User:
-    """The user named, unless absent or they blocked the viewer (both 404)."""
+def _other(username: str) -> tuple[User, profiles.Relation | None]:
+    """The user named and how the viewer stands with them (None: it is the viewer).
+
+    404 when absent or when they blocked the viewer.
+    """
     user = profiles.user_named(username)
-    if user is None or (user.id != current_user.id
-                        and profiles.relation(current_user.id, user.id).blocked_me):
+    if user is None:
         abort(404)
-    return user
+    if user.id == current_user.id:
+        return user, None
+    relation = profiles.relation(current_user.id, user.id)
+    if relation.blocked_me:
+        abort(404)
+    return user, relation
 
 
 def _someone_else(username: str) -> User:
     """`_other`, and not oneself (400): one cannot follow or block oneself."""
-    user = _other(username)
-    if user.id == current_user.id:
+    user, relation = _other(username)
+    if relation is None:
         abort(400, "You cannot follow, unfollow or block yourself.")
     return user
 
@@ -60,9 +67,8 @@ def _back(user: User) -> Response:
 
 @bp.route("/u/<username>")
 def show(username: str) -> str:
-    user = _other(username)
-    mine = user.id == current_user.id
-    relation = None if mine else profiles.relation(current_user.id, user.id)
+    user, relation = _other(username)
+    mine = relation is None
     blocked = relation is not None and relation.blocked_them
     page = (profiles.Page([], None) if blocked
             else profiles.visible_workouts(current_user.id, user.id, _before()))
