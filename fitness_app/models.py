@@ -51,8 +51,16 @@ def owner_default_visibility(context: Any) -> str:
     return chosen or "followers"
 
 
+#: Every table with an integer id keeps SQLite's AUTOINCREMENT: without it SQLite
+#: hands the id of a deleted newest row to the next one, and clients rely on ids
+#: that only grow and are never reused (`last_id` replay, de-duplication, a
+#: notification's link to its workout). PostgreSQL's sequences never go back.
+GROWING_IDS = {"sqlite_autoincrement": True}
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = GROWING_IDS
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     username: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
@@ -136,6 +144,7 @@ class Login(db.Model):
     whose SHA-256 is stored here; deleting the row ends both, copies included."""
 
     __tablename__ = "logins"
+    __table_args__ = GROWING_IDS
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(
@@ -164,6 +173,7 @@ class Workout(db.Model):
             postgresql_where=sa.text("completed_at IS NOT NULL"),
             sqlite_where=sa.text("completed_at IS NOT NULL"),
         ),
+        GROWING_IDS,
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -196,6 +206,7 @@ class Workout(db.Model):
 
 class Goal(db.Model):
     __tablename__ = "goals"
+    __table_args__ = GROWING_IDS
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(
@@ -216,7 +227,7 @@ class Achievement(db.Model):
     """A goal reached within one period; the unique key makes it happen once."""
 
     __tablename__ = "achievements"
-    __table_args__ = (sa.UniqueConstraint("goal_id", "period_key"),)
+    __table_args__ = (sa.UniqueConstraint("goal_id", "period_key"), GROWING_IDS)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     goal_id: so.Mapped[int] = so.mapped_column(
@@ -233,8 +244,6 @@ class Notification(db.Model):
     """A stored notification. `user_id` NULL means an announcement to everyone."""
 
     __tablename__ = "notifications"
-    # AUTOINCREMENT: SQLite would otherwise reuse the id of a deleted last row,
-    # and clients rely on ids that only grow (`last_id` replay).
     __table_args__ = (
         sa.Index("ix_notifications_user_id_id", "user_id", "id"),
         sa.Index("uq_notifications_announcement_seq", "announcement_seq", unique=True),
@@ -248,7 +257,7 @@ class Notification(db.Model):
             postgresql_where=sa.text("user_id IS NULL"),
             sqlite_where=sa.text("user_id IS NULL"),
         ),
-        {"sqlite_autoincrement": True},
+        GROWING_IDS,
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -400,6 +409,7 @@ class WorkoutImport(db.Model):
     """
 
     __tablename__ = "imports"
+    __table_args__ = GROWING_IDS
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(
@@ -428,7 +438,7 @@ class ImportEntry(db.Model):
     """What became of one file of an import: added, skipped as a duplicate, or refused."""
 
     __tablename__ = "import_entries"
-    __table_args__ = (sa.UniqueConstraint("import_id", "position"),)
+    __table_args__ = (sa.UniqueConstraint("import_id", "position"), GROWING_IDS)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     import_id: so.Mapped[int] = so.mapped_column(
@@ -487,6 +497,7 @@ class DueItem(db.Model):
             postgresql_where=sa.text("workout_id IS NULL"),
             sqlite_where=sa.text("workout_id IS NULL"),
         ),
+        GROWING_IDS,
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
