@@ -25,12 +25,6 @@ from tests.pushservice import PushService
 NEW_PASSWORD = "a new password"
 
 
-@pytest.fixture(scope="module")
-def push_service() -> Iterator[PushService]:
-    with PushService() as service:
-        yield service
-
-
 @pytest.fixture
 def app(database: str, push_service: PushService) -> Iterator[Flask]:
     with built_app(database, PUSH_SERVICES=[push_service.origin]) as app:
