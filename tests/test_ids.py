@@ -128,3 +128,23 @@ def test_a_fresh_user_signs_in_after_the_upgrade(database):
     assert client.get("/api/notifications").status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def test_every_integer_id_table_grows_on_sqlite_after_the_migrations(tmp_path):
+    """A table added later (model and migration) keeps ids that never come back too."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'ids.db'}"})
+    with app.app_context():
+        upgrade()
+        integer_ids = sorted(
+            table.name for table in db.metadata.sorted_tables
+            if [c.name for c in table.primary_key] == ["id"]
+            and isinstance(table.c.id.type, sa.Integer))
+        assert {name for name in integer_ids
+                if not db.metadata.tables[name].dialect_options["sqlite"]["autoincrement"]
+                } == set(), "add models.GROWING_IDS to these tables"
+        with db.engine.connect() as conn:
+            created = dict(conn.execute(sa.text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all())
+        assert [name for name in integer_ids if "AUTOINCREMENT" not in created[name]] == [], (
+            "their migration must create them with sqlite_autoincrement=True")
+        db.engine.dispose()
