@@ -137,6 +137,20 @@ class World:
         name = f"spare{self._spares}"
         return name, signed_in_client(self.app, name)
 
+    def block(self, blocker: str, blocked: str) -> None:
+        with self.app.app_context():
+            db.session.add(Block(blocker_id=self.user_id(blocker),
+                                 blocked_id=self.user_id(blocked)))
+            db.session.commit()
+
+    def pending_asker(self) -> str:
+        """The username of a new user whose request to follow the owner waits for an answer."""
+        name, _ = self.spare_user()
+        with self.app.app_context():
+            db.session.add(Follow(follower_id=self.user_id(name), followee_id=self.ids["owner"]))
+            db.session.commit()
+        return name
+
     def owner_goal(self) -> int:
         with self.app.app_context():
             goal = Goal(user_id=self.ids["owner"], kind="workouts", target=5, period="week")

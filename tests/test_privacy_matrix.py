@@ -164,6 +164,59 @@ class OwnersWorkout:
 
 
 @dataclass(frozen=True)
+class ShowsProfile:
+    """Shows a profile by username: a 404, as for a name nobody has, to whom the owner blocked;
+    to anyone else the owner's workouts the rule lets them see (none to one who blocked
+    the owner), on every page of the list.
+    """
+
+    path: str
+
+    def check(self, world: World, method: str) -> Problems:
+        real, missing = self.path.format(name="owner"), self.path.format(name="nobody")
+        problems = _signed_out(world, method, real, missing, None)
+        for viewer in SIGNED_IN:
+            if viewer == "blocked":
+                problems += _like_missing(world, viewer, method, real, missing)
+                continue
+            found, response = _allowed(world, viewer, method, real, None, (200,))
+            text = response.get_data(as_text=True)
+            found += [f"{viewer} {method} {real}: no {done_title(level)!r}"
+                      for level in SEES[viewer] if done_title(level) not in text]
+            for cursor in world.levels:  # a hidden workout's id as the cursor tells nothing
+                found += _allowed(world, viewer, method, f"{real}?before={cursor}", None,
+                                  (200,))[0]
+            problems += found
+        return problems
+
+
+@dataclass(frozen=True)
+class ActsOnProfile:
+    """Acts on one's relation to the person named (follow, block…).
+
+    `refused` get the answer of a name nobody has, and nothing changes; it is
+    done, for the rest, by a new user (who first blocks the owner when
+    `blocking_first`), so the matrix's relations stay as they are.
+    """
+
+    path: str
+    refused: tuple[str, ...]
+    blocking_first: bool = False
+
+    def check(self, world: World, method: str) -> Problems:
+        real, missing = self.path.format(name="owner"), self.path.format(name="nobody")
+        problems = _signed_out(world, method, real, missing, None)
+        for viewer in self.refused:
+            problems += _like_missing(world, viewer, method, real, missing)
+        name, client = world.spare_user()
+        world.clients[name] = client
+        if self.blocking_first:
+            world.block(name, "owner")
+        problems += _allowed(world, name, method, real, None, (302,))[0]
+        return problems
+
+
+@dataclass(frozen=True)
 class OwnersRow:
     """Acts on one of the user's own rows by id: another user's id is a 404, as a missing one.
 
@@ -286,7 +339,8 @@ class AdminOnly:
         return problems
 
 
-Check = ShowsWorkout | OwnersWorkout | OwnersRow | OwnPage | OwnAction | Public | AdminOnly
+Check = (ShowsWorkout | OwnersWorkout | ShowsProfile | ActsOnProfile | OwnersRow | OwnPage
+         | OwnAction | Public | AdminOnly)
 
 # Every rule of the URL map, by (endpoint, method): the one table to extend.
 ROUTES: dict[tuple[str, str], Check] = {
@@ -297,7 +351,19 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("workouts.edit", "POST"): OwnersWorkout("/workouts/{id}/edit", EDIT_FORM),
     ("workouts.delete", "POST"): OwnersWorkout("/workouts/{id}/delete"),
     ("workouts.complete", "POST"): OwnersWorkout("/workouts/{id}/complete", planned=True),
+    # Shows a profile, or acts on one's relation to it.
+    ("profiles.show", "GET"): ShowsProfile("/u/{name}"),
+    ("profiles.follow", "POST"): ActsOnProfile("/u/{name}/follow", ("blocked", "blocker")),
+    ("profiles.unfollow", "POST"): ActsOnProfile("/u/{name}/unfollow", ("blocked",)),
+    ("profiles.block", "POST"): ActsOnProfile("/u/{name}/block", ("blocked",)),
+    ("profiles.unblock", "POST"): ActsOnProfile(
+        "/u/{name}/unblock", ("follower", "requester", "stranger", "blocked", "admin"),
+        blocking_first=True),
     # One's own rows, by id.
+    ("profiles.accept", "POST"):
+        OwnersRow("/followers/{id}/accept", World.pending_asker, missing="nobody"),
+    ("profiles.decline", "POST"):
+        OwnersRow("/followers/{id}/decline", World.pending_asker, missing="nobody"),
     ("imports.show", "GET"): OwnersRow("/workouts/imports/{id}", World.owner_import),
     ("goals.edit", "GET"): OwnersRow("/goals/{id}/edit", World.owner_goal),
     ("goals.edit", "POST"): OwnersRow("/goals/{id}/edit", World.owner_goal, GOAL_FORM),
@@ -326,6 +392,7 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("account.delete_account", "GET"): OwnPage("/settings/delete"),
     ("account.export_data", "GET"): OwnPage("/settings/export"),
     ("push.device_list", "GET"): OwnPage("/settings/devices"),
+    ("profiles.requests", "GET"): OwnPage("/followers/requests"),
     # One's own actions.
     ("workouts.new", "POST"): OwnAction("/workouts/new", {
         **EDIT_FORM, "completed": "y", "visibility": "public"}),
