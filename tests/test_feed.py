@@ -23,6 +23,7 @@ from fitness_app.services.social import feed_items
 from tests.conftest import log_workout, signed_in_client
 from tests.sio_client import DELIVERY_DEADLINE
 
+LEVELS_CYCLE = ("private", "followers", "public")
 ITEM = re.compile(r'<li class="item feed-item" data-workout-id="(\d+)"')
 
 
@@ -131,6 +132,38 @@ def test_keyset_pages_walk_every_item_once_in_order(app, people):
         assert int(match.group(1)) == ids[-1]
         query = f"?before={match.group(1)}"
     assert pages == 3 and seen == expected
+
+
+def test_pages_stay_whole_when_many_people_are_followed(app, people):
+    """More followed people than a page: the ranges are cut at the floor (services/social/
+    feed.py), and pages still hold every workout once, in order, whoever posts most."""
+    bob = user_id(app, "bob")
+    with app.app_context():
+        owners = [User(username=f"pal{i}", email=f"pal{i}@example.com", password_hash="!")
+                  for i in range(25)]
+        db.session.add_all(owners)
+        db.session.commit()
+        owners = [o.id for o in owners]
+    relate(app, *(Follow(follower_id=bob, followee_id=o, accepted=True) for o in owners))
+    expected = add_workouts(app, user_id(app, "ann"), 30)  # old, and many
+    for round_ in range(3):
+        for n, owner in enumerate(owners):
+            expected += add_workouts(app, owner, 1, LEVELS_CYCLE[(n + round_) % 3])
+    expected += add_workouts(app, owners[7], 30, "public")  # one person posts a lot, last
+    with app.app_context():
+        private = set(db.session.scalars(sa.select(Workout.id)
+                                         .where(Workout.visibility == "private")))
+    expected = sorted(set(expected) - private, reverse=True)
+
+    seen, query = [], ""
+    while True:
+        ids, html = feed_ids(people["bob"], query)
+        seen += ids
+        match = re.search(r'href="/feed\?before=(\d+)">Older', html)
+        if match is None:
+            break
+        query = f"?before={match.group(1)}"
+    assert seen == expected
 
 
 @pytest.mark.one_database

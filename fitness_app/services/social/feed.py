@@ -7,11 +7,14 @@ and on page 500, and a workout added meanwhile never shifts a page.
 Cost: the followed people are read from the follows primary key (viewer,
 followee). For each of them and each visibility a follower may see
 (`visibility.SHARED_WITH_FOLLOWERS`), one range of `ix_workouts_feed`
-(owner, visibility, id) gives at most a page of ids below `before`: a
-follower of 1,000 people reads at most 2 × 1,000 short index ranges,
-whatever the length of their histories. Of those ids the newest page is
-kept, and only those rows are read, through `visibility.seen_by`, the one
-rule, like every other read.
+(owner, visibility, id) gives at most a page of ids below `before`, whatever
+the length of their histories. A first query takes the newest id of each
+range and keeps the page-th newest of those as a floor (`floor_id`): the
+page cannot reach below it, so the ranges are cut there and most of them
+hold nothing. A follower of 1,000 people costs about 2 × 2 × 1,000 index
+probes and a page of rows. Of those ids the newest page is kept, and only
+those rows are read, through `visibility.seen_by`, the one rule, like every
+other read.
 
 PostgreSQL says "per followee, the newest 20" with LATERAL. SQLite has no
 LATERAL; a correlated `IN (… ORDER BY id DESC LIMIT 20)` per followee is its
@@ -43,36 +46,58 @@ def followed_by(viewer_id: int) -> sa.Subquery:
     )
 
 
-def _newest_ids(owner_id: sa.ColumnElement[int], level: str, before: int | None,
-                limit: int) -> sa.Select[tuple[int]]:
-    """One owner's newest completed workout ids of one visibility: one index range."""
+def _newest_ids(owner_id: sa.ColumnElement[int], level: str, below: int | None,
+                limit: int, floor: int = 0) -> sa.Select[tuple[int]]:
+    """One owner's newest completed workout ids of one visibility in [floor, below): one
+    backward range of `ix_workouts_feed`."""
     query = (
         sa.select(Workout.id)
         .where(
             Workout.user_id == owner_id,
             Workout.visibility == level,
             Workout.completed_at.is_not(None),
+            Workout.id >= floor,
         )
         .order_by(Workout.id.desc())
         .limit(limit)
     )
-    return query if before is None else query.where(Workout.id < before)
+    return query if below is None else query.where(Workout.id < below)
+
+
+def floor_id(viewer_id: int, before: int | None, limit: int) -> int:
+    """The lowest id the page can reach: the `limit`-th newest of the ranges' newest ids.
+
+    Those newest ids are themselves candidates, so the page's `limit` newest
+    are all at or above the `limit`-th of them; below it nothing needs
+    reading. One index probe per (followed person, level), one row each.
+    """
+    followed = followed_by(viewer_id)
+    newest = sa.union_all(*(
+        sa.select(_newest_ids(followed.c.owner_id, level, before, 1).scalar_subquery()
+                  .label("id")).select_from(followed)
+        for level in visibility.SHARED_WITH_FOLLOWERS
+    )).subquery("newest")
+    return db.session.scalar(
+        sa.select(newest.c.id).where(newest.c.id.is_not(None))
+        .order_by(newest.c.id.desc()).offset(limit - 1).limit(1)
+    ) or 0
 
 
 def candidate_ids(viewer_id: int, before: int | None, limit: int) -> sa.Select[tuple[int]]:
-    """The newest `limit` ids among each followed person's newest `limit` per level."""
+    """The newest `limit` ids among each followed person's newest `limit` per level,
+    each range cut at `floor_id`."""
+    floor = floor_id(viewer_id, before, limit)
     followed = followed_by(viewer_id)
     parts = []
     for level in visibility.SHARED_WITH_FOLLOWERS:
+        newest = _newest_ids(followed.c.owner_id, level, before, limit, floor)
         if db.session.get_bind().dialect.name == "postgresql":
-            top = _newest_ids(followed.c.owner_id, level, before, limit).lateral()
+            top = newest.lateral()
             parts.append(sa.select(top.c.id).select_from(followed).join(top, sa.true()))
         else:
             picked = so.aliased(Workout)
-            newest = _newest_ids(followed.c.owner_id, level, before, limit).correlate(followed)
-            parts.append(
-                sa.select(picked.id).select_from(followed).join(picked, picked.id.in_(newest))
-            )
+            parts.append(sa.select(picked.id).select_from(followed)
+                         .join(picked, picked.id.in_(newest.correlate(followed))))
     union = sa.union_all(*parts).subquery("candidates")
     return sa.select(union.c.id).order_by(union.c.id.desc()).limit(limit)
 
