@@ -16,9 +16,9 @@ probes and a page of rows. Of those ids the newest page is kept, and only
 those rows are read, through `visibility.seen_by`, the one rule, like every
 other read.
 
-PostgreSQL says "per followee, the newest 20" with LATERAL. SQLite has no
-LATERAL; a correlated `IN (… ORDER BY id DESC LIMIT 20)` per followee is its
-equivalent, run once per followee as a range of the same index.
+PostgreSQL says "per followee, the newest n" with LATERAL. SQLite has no
+LATERAL; a correlated `IN (… ORDER BY id DESC LIMIT n)` per followee is its
+equivalent, run once per followee as a range of the same index (`_ranges`).
 """
 
 from __future__ import annotations
@@ -64,29 +64,14 @@ def _newest_ids(owner_id: sa.ColumnElement[int], level: str, below: int | None,
     return query if below is None else query.where(Workout.id < below)
 
 
-def floor_id(viewer_id: int, before: int | None, limit: int) -> int:
-    """The lowest id the page can reach: the `limit`-th newest of the ranges' newest ids.
+def _ranges(viewer_id: int, before: int | None, limit: int,
+            floor: int = 0) -> sa.Subquery:
+    """Every (followed person, level) range's newest `limit` ids, as one column `id`.
 
-    Those newest ids are themselves candidates, so the page's `limit` newest
-    are all at or above the `limit`-th of them; below it nothing needs
-    reading. One index probe per (followed person, level), one row each.
+    PostgreSQL joins each followed person to their range with LATERAL; SQLite,
+    which has none, joins to `workouts` by a correlated `id IN (… LIMIT n)`,
+    which its planner runs once per followed person as the same range.
     """
-    followed = followed_by(viewer_id)
-    newest = sa.union_all(*(
-        sa.select(_newest_ids(followed.c.owner_id, level, before, 1).scalar_subquery()
-                  .label("id")).select_from(followed)
-        for level in visibility.SHARED_WITH_FOLLOWERS
-    )).subquery("newest")
-    return db.session.scalar(
-        sa.select(newest.c.id).where(newest.c.id.is_not(None))
-        .order_by(newest.c.id.desc()).offset(limit - 1).limit(1)
-    ) or 0
-
-
-def candidate_ids(viewer_id: int, before: int | None, limit: int) -> sa.Select[tuple[int]]:
-    """The newest `limit` ids among each followed person's newest `limit` per level,
-    each range cut at `floor_id`."""
-    floor = floor_id(viewer_id, before, limit)
     followed = followed_by(viewer_id)
     parts = []
     for level in visibility.SHARED_WITH_FOLLOWERS:
@@ -98,8 +83,27 @@ def candidate_ids(viewer_id: int, before: int | None, limit: int) -> sa.Select[t
             picked = so.aliased(Workout)
             parts.append(sa.select(picked.id).select_from(followed)
                          .join(picked, picked.id.in_(newest.correlate(followed))))
-    union = sa.union_all(*parts).subquery("candidates")
-    return sa.select(union.c.id).order_by(union.c.id.desc()).limit(limit)
+    return sa.union_all(*parts).subquery("ranges")
+
+
+def floor_id(viewer_id: int, before: int | None, limit: int) -> int:
+    """The lowest id the page can reach: the `limit`-th newest of the ranges' newest ids.
+
+    Those newest ids are themselves candidates, so the page's `limit` newest
+    are all at or above the `limit`-th of them; below it nothing needs
+    reading. One index probe per (followed person, level), one row each.
+    """
+    newest = _ranges(viewer_id, before, 1)
+    return db.session.scalar(
+        sa.select(newest.c.id).order_by(newest.c.id.desc()).offset(limit - 1).limit(1)
+    ) or 0
+
+
+def candidate_ids(viewer_id: int, before: int | None, limit: int) -> sa.Select[tuple[int]]:
+    """The newest `limit` ids among each followed person's newest `limit` per level,
+    each range cut at `floor_id`."""
+    ranges = _ranges(viewer_id, before, limit, floor_id(viewer_id, before, limit))
+    return sa.select(ranges.c.id).order_by(ranges.c.id.desc()).limit(limit)
 
 
 def page(viewer_id: int, before: int | None = None,
