@@ -96,11 +96,11 @@ class World:
                 data: dict[str, Any] | None = None) -> TestResponse:
         return self.clients[viewer].open(path, method=method, data=data)
 
-    def leaked(self, viewer: str, text: str) -> list[str]:
-        """The owner's markers in `text` that `viewer` may not see."""
+    def leaked(self, viewer: str, text: str, sees: frozenset[str] | None = None) -> list[str]:
+        """The owner's markers in `text` that `viewer` may not see (or that are not in `sees`)."""
         if viewer == "owner":
             return []
-        sees = SEES.get(viewer, frozenset())
+        sees = SEES.get(viewer, frozenset()) if sees is None else sees
         return [marker for marker, level in self.secrets.items()
                 if marker in text and level not in sees]
 

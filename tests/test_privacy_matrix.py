@@ -97,12 +97,14 @@ def _like_missing(world: World, viewer: str, method: str, real: str, missing: st
 
 
 def _allowed(world: World, viewer: str, method: str, path: str, data: dict[str, Any] | None,
-             ok: tuple[int, ...]) -> tuple[Problems, TestResponse]:
+             ok: tuple[int, ...], sees: frozenset[str] | None = None
+             ) -> tuple[Problems, TestResponse]:
+    """`viewer` gets an `ok` answer showing nothing beyond what they see (`sees`: narrower)."""
     response = world.request(viewer, method, path, data)
     problems = []
     if response.status_code not in ok:
         problems.append(f"{viewer} {method} {path}: {response.status_code}, not one of {ok}")
-    if leaks := world.leaked(viewer, response.get_data(as_text=True)):
+    if leaks := world.leaked(viewer, response.get_data(as_text=True), sees):
         problems.append(f"{viewer} {method} {path}: shows {leaks}")
     return problems, response
 
@@ -213,6 +215,32 @@ class ActsOnProfile:
         if self.blocking_first:
             world.block(name, "owner")
         problems += _allowed(world, name, method, real, None, (302,))[0]
+        return problems
+
+
+@dataclass(frozen=True)
+class ShowsFeed:
+    """Lists the visible workouts of the people one follows: the accepted follower sees the
+    owner's they may see; nobody else anything of the owner's (a pending request, a block
+    either way, or no follow at all), on every page of it, whatever `?before=` names.
+    """
+
+    path: str
+
+    def check(self, world: World, method: str) -> Problems:
+        problems = _signed_out(world, method, self.path, self.path, None)
+        for viewer in SIGNED_IN:
+            sees = SEES[viewer] if viewer in ("owner", "follower") else frozenset()
+            found, response = _allowed(world, viewer, method, self.path, None, (200,),
+                                       sees=sees)
+            text = response.get_data(as_text=True)
+            if viewer == "follower":
+                found += [f"{viewer} {method} {self.path}: no {done_title(level)!r}"
+                          for level in sees if done_title(level) not in text]
+            for cursor in world.levels:
+                found += _allowed(world, viewer, method, f"{self.path}?before={cursor}",
+                                  None, (200,), sees=sees)[0]
+            problems += found
         return problems
 
 
@@ -339,8 +367,8 @@ class AdminOnly:
         return problems
 
 
-Check = (ShowsWorkout | OwnersWorkout | ShowsProfile | ActsOnProfile | OwnersRow | OwnPage
-         | OwnAction | Public | AdminOnly)
+Check = (ShowsWorkout | OwnersWorkout | ShowsFeed | ShowsProfile | ActsOnProfile | OwnersRow
+         | OwnPage | OwnAction | Public | AdminOnly)
 
 # Every rule of the URL map, by (endpoint, method): the one table to extend.
 ROUTES: dict[tuple[str, str], Check] = {
@@ -359,6 +387,8 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("profiles.unblock", "POST"): ActsOnProfile(
         "/u/{name}/unblock", ("follower", "requester", "stranger", "blocked", "admin"),
         blocking_first=True),
+    # Lists the workouts of the people one follows.
+    ("feed.index", "GET"): ShowsFeed("/feed"),
     # One's own rows, by id.
     ("profiles.accept", "POST"):
         OwnersRow("/followers/{id}/accept", World.pending_asker, missing="nobody"),
@@ -495,6 +525,14 @@ def test_socket_events_reach_no_one_the_rule_keeps_out(world: World) -> None:
                 *(workouts_named(e["args"]) for e in heard["owner"]))
 
         wait_until(owner_heard_all, message="the owner's completion notifications")
+
+        def follower_heard_feed() -> bool:
+            listen()
+            items = {e["args"][0]["workout_id"] for e in heard["follower"]
+                     if e["name"] == "feed_item"}
+            return items >= {w for w in completed if world.levels[w] != "private"}
+
+        wait_until(follower_heard_feed, message="the follower's feed_item events")
     finally:
         for socket in sockets.values():
             socket.disconnect()
