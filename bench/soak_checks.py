@@ -164,14 +164,18 @@ def _reminders_at_kill(report: Report, fault: Fault, due: list[Any],
         report.say(f"  none due at the {fault.name}")
         return
     minute = min(r.due_at for r in near).timestamp()
-    delays = []
+    delays, after_kill = [], 0
     for reminder in near:
-        nid = stored.get(reminder.title, [(None, None)])[0][0]
+        nid, created_at = stored.get(reminder.title, [(None, None)])[0]
+        after_kill += created_at is not None and created_at.timestamp() > fault.at
         arrived = reminder.person.received.get(nid)
         if arrived is not None:
             delays.append(arrived + WALL - minute)
+    # Stored after the kill: by the worker that lived, or after a turn the kill cut
+    # (rolled back with the dead connection) was taken again.
     report.say(f"  {fault.name} {fault.at - minute:+.2f} s from their minute: {len(near)} "
-               f"reminders due, on the socket after it: {_spread(delays)}")
+               f"reminders due, {len(near) - after_kill} stored before the kill and "
+               f"{after_kill} after it; on the socket after the minute: {_spread(delays)}")
 
 
 def judge_import(report: Report, features: Features, url: str, waited: float) -> None:
