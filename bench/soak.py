@@ -146,11 +146,12 @@ def full_schedule(seconds: float = 180, users: int = 120, rate: float = 4) -> Sc
     """Faults spread over the run, each with time to recover before the next.
 
     The kills wait for a minute on which reminders fall due: worker 0 dies
-    0.1 s after it (the scheduler's turn for that minute under way), with the
-    import reading on it; worker 1 a second before one (due while it is dead).
+    0.05 s after it (when that minute's turn commits, 0.01-0.08 s after it
+    here: one of the workers runs it, cut or not), with the import reading on
+    it; worker 1 a second before one (due while it is dead).
     """
     return Schedule(seconds, users, rate, [
-        (seconds * 0.10, kill_worker(0, minute_offset=0.1, cut_import=True)),
+        (seconds * 0.10, kill_worker(0, minute_offset=0.05, cut_import=True)),
         (seconds * 0.27, kill_worker(1, minute_offset=-1.0)),
         (seconds * 0.45, stop_redis(15)),
         (seconds * 0.68, stop_database(15)),
