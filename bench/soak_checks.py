@@ -105,6 +105,13 @@ def judge_push(report: Report, load: Load, features: Features, faults: list[Faul
     report.say(f"  lost in flight at a kill -9 (stored at most {IN_FLIGHT:g} s before the "
                f"kill of its worker; pushes wait in the worker's memory): {len(in_flight)}")
     report.say(f"  duplicate pushes (allowed, counted): {duplicates}")
+    flaky = {service.token_of(d.subscription) for d in features.flaky}
+    refusals = sum(1 for token, _, status in service.attempts
+                   if status == 503 and token in flaky)
+    flaky_lost = sum(1 for endpoint, _, _ in lost if service.token_of(endpoint) in flaky)
+    report.say(f"  {len(flaky)} devices' push service answered 503 (Retry-After: 1) "
+               f"{refusals} times, each push then retried by its worker; of their groups "
+               f"lost: {flaky_lost}")
     report.require(unexpected == 0, f"no push for a group that was not stored or is silent "
                                     f"({unexpected})")
     report.figures.update(push_groups=total, push_lost=len(lost), push_in_flight=len(in_flight),

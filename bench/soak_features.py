@@ -5,7 +5,9 @@
   each push's VAPID JWT and decrypts its aes128gcm body) through
   `POST /push/subscriptions`, as a browser does. No socket names that device
   (`auth.device`), so every group of notifications stored for them that is
-  not silent must reach the device as one push.
+  not silent must reach the device as one push. Every FLAKY_EVERY-th device's
+  push service answers 503 (`Retry-After: 1`) to one push in every
+  HICCUP_SECONDS, so retries are under way through the faults too.
 - **Reminders.** Before the load, REMINDERS_PER_MINUTE people plan a workout
   (the form, with a `time`) for every wall-clock minute of the run: each
   reminder falls due on a minute. The worker kills wait for such a minute
@@ -25,6 +27,7 @@ import io
 import re
 import time
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +41,8 @@ from tests.imports_helpers import gpx
 from tests.pushservice import PushService
 
 DEVICE_EVERY = 5
+FLAKY_EVERY = 4
+HICCUP_SECONDS = 5.0
 REMINDERS_PER_MINUTE = 4
 # The users' reminder lead (`reminder_minutes`, default 30): a workout starting at
 # T + 30 min has its reminder due at T.
@@ -89,6 +94,9 @@ class Features:
         self.plan_reminders = reminders
         self.import_files = import_files
         self.imported: ImportRun | None = None
+        self.hiccups: dict[str, int] = {}  # endpoint → 503s asked of the push service
+        if push is not None:
+            load.streams.append(self.push_service_hiccups)
 
     # --- before the load --------------------------------------------------------------
 
@@ -98,6 +106,23 @@ class Features:
                                    if p.index % DEVICE_EVERY == 1))
         if self.plan_reminders:
             await self._plan(run_seconds)
+
+    @property
+    def flaky(self) -> list[Device]:
+        return self.devices[::FLAKY_EVERY]
+
+    async def push_service_hiccups(self) -> None:
+        """A 503 for the next push of each flaky device, every HICCUP_SECONDS, once
+        the one before was answered (503s in a row would stretch the back-off)."""
+        while time.monotonic() < self.load.deadline:
+            answered = Counter(token for token, _, status in list(self.push.attempts)
+                               if status == 503)
+            for device in self.flaky:
+                endpoint = device.subscription["endpoint"]
+                if answered[self.push.token_of(endpoint)] >= self.hiccups.get(endpoint, 0):
+                    self.push.answer(device.subscription, 503, retry_after="1")
+                    self.hiccups[endpoint] = self.hiccups.get(endpoint, 0) + 1
+            await asyncio.sleep(HICCUP_SECONDS)
 
     async def _subscribe(self, person: Person) -> None:
         device = Device(person, self.push.subscription())
