@@ -50,6 +50,8 @@ from fitness_app.services.sql import lock_users
 
 log = logging.getLogger(__name__)
 _STATE_KEY = "fitness_schedule_loop"
+#: How soon to look again at due rows that another worker holds.
+HELD_REST_SECONDS = 0.5
 
 AfterCommit = Callable[[], None]
 
@@ -171,7 +173,7 @@ def _run_forever(app: Flask, state: dict[str, Any]) -> None:
             try:
                 claimed = run_due(limit=batch)
                 # A full batch means more may be waiting: yield, then go again at once.
-                wait = 0.0 if claimed >= batch else seconds_to_next(poll)
+                wait = 0.0 if claimed >= batch else seconds_to_next(poll, claimed == 0)
             except Exception as error:  # noqa: BLE001 - one bad turn must not end the loop
                 if outages.is_database_outage(error):
                     # The database is away: the rows stay due and are tried again after
@@ -187,17 +189,24 @@ def _run_forever(app: Flask, state: dict[str, Any]) -> None:
         socketio.sleep(wait)
 
 
-def seconds_to_next(poll: float) -> float:
+def seconds_to_next(poll: float, claimed_none: bool = False) -> float:
     """How long to rest: until the next row is due, and never longer than `poll`.
 
     One probe of the `due_at` index. Rows that another process adds for
-    sooner are seen at the next look, `poll` seconds at most from now.
+    sooner are seen at the next look, `poll` seconds at most from now. Rows
+    already due that a turn claimed none of are held by another worker's turn
+    (SKIP LOCKED passed them), or by a worker that died mid-turn until
+    PostgreSQL notices its connection is gone: rest HELD_REST_SECONDS and look
+    again, rather than go round at once for as long as they are held.
     """
     upcoming = db.session.scalar(sa.select(sa.func.min(DueItem.due_at)))
     db.session.rollback()
     if upcoming is None:
         return poll
-    return min(poll, max(0.0, (plan.aware(upcoming) - utcnow()).total_seconds()))
+    wait = (plan.aware(upcoming) - utcnow()).total_seconds()
+    if wait <= 0 and claimed_none:
+        return min(poll, HELD_REST_SECONDS)
+    return min(poll, max(0.0, wait))
 
 
 def start(app: Flask) -> None:
