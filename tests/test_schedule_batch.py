@@ -9,6 +9,7 @@ next time planned; and two workers on PostgreSQL claim disjoint batches.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -20,6 +21,7 @@ from deploy.processes import wait_until
 from fitness_app.extensions import db, socketio
 from fitness_app.models import DueItem, Goal, Notification, User, Workout
 from fitness_app.services.schedule import loop
+from fitness_app.services.schedule.plan import aware as plan_aware
 from tests.conftest import AuthActions, built_app
 from tests.test_schedule import add_goal, inbox, save_settings, turn, utc
 
@@ -154,3 +156,42 @@ def test_two_workers_claim_disjoint_batches_and_nudge_each_user_once(database):
         # Their workouts were done in another week: every one of them has a goal open.
         assert per_user == {uid: 1 for uid in ids}
         assert loop.claimed_so_far(first) + loop.claimed_so_far(second) >= USERS
+
+
+def test_a_row_whose_work_fails_holds_back_no_one_else(database, monkeypatch, caplog):
+    """A bug that fails one user's nudge: the batch rolls back, its rows go one at a time,
+    the others are nudged, and the failing row is set aside to its next time, logged."""
+    with built_app(database, SCHEDULE_BATCH=50, SCHEDULE_POLL_SECONDS=0.05) as app:
+        now = datetime.now(UTC)
+        ids = seed(app, now - timedelta(minutes=1), 120)
+        bad = ids[7]
+        real = loop.KINDS["goal_nudge"]
+
+        def fails_for_one(items, users, when):
+            if any(item.user_id == bad for item in items):
+                raise RuntimeError("a bug that only this user's nudge meets")
+            return real(items, users, when)
+
+        monkeypatch.setitem(loop.KINDS, "goal_nudge", fails_for_one)
+        caplog.set_level(logging.ERROR)
+        try:
+            loop.start(app)
+
+            def all_moved_on() -> bool:
+                with app.app_context():
+                    pending = db.session.scalar(sa.select(sa.func.count()).select_from(
+                        DueItem).where(DueItem.due_at <= now))
+                    db.session.rollback()
+                    return pending == 0
+            wait_until(all_moved_on, timeout=60, message="every due row done or set aside")
+        finally:
+            loop.stop(app)
+        with app.app_context():
+            per_user = Counter(db.session.scalars(
+                sa.select(Notification.user_id).where(Notification.kind == "goal_nudge")))
+            [bad_next] = db.session.scalars(sa.select(DueItem.due_at).where(
+                DueItem.user_id == bad, DueItem.kind == "goal_nudge")).all()
+    assert per_user == {uid: 1 for uid in ids if uid != bad}
+    assert plan_aware(bad_next) > now  # its next nudge is still planned
+    assert any("set aside due row" in r.getMessage() and f"of user {bad}" in r.getMessage()
+               for r in caplog.records)

@@ -45,6 +45,7 @@ from flask import Flask, current_app
 from fitness_app import outages
 from fitness_app.extensions import db, socketio
 from fitness_app.models import DueItem, User, utcnow
+from fitness_app.realtime.push import collector_paused
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.schedule import digest, nudges, plan, reminders, summaries
@@ -80,46 +81,100 @@ def claim(now: datetime, limit: int) -> list[Claimed]:
     return [Claimed(r.id, r.kind, r.user_id, r.workout_id, plan.aware(r.due_at)) for r in rows]
 
 
+class TurnFailed(Exception):
+    """A turn's work raised (not a database outage): its batch rolled back, these rows stay due."""
+
+    def __init__(self, row_ids: list[int]) -> None:
+        super().__init__(f"the work of due rows {row_ids[:5]}… ({len(row_ids)}) failed")
+        self.row_ids = row_ids
+
+
 def run_due(now: datetime | None = None, limit: int | None = None) -> int:
-    """One turn: claim a batch, work it out, write it, commit, push; how many were claimed."""
+    """One turn: claim a batch, work it out, write it, commit, push; how many were claimed.
+
+    A failure of the work raises `TurnFailed` (from the error), naming the rows
+    claimed, so that the task can try them one at a time (`_run_forever`).
+    """
     now = now or utcnow()
     limit = limit or current_app.config["SCHEDULE_BATCH"]
-    late_after = timedelta(seconds=current_app.config["SCHEDULE_LATE_SECONDS"])
-    work = Work()
     # One transaction: the batch's rows, one COMMIT, then the push to rooms and devices.
-    with delivery() as unit:
+    # The collector waits until the batch is garbage: run during it, its young
+    # collections promote the batch's rows, drafts and payloads, and a full
+    # collection (about 100 ms here) then came every few batches.
+    with collector_paused(), delivery() as unit:
         claimed = claim(now, limit)
         if not claimed:
             unit.abandon()
             return 0
-        late = [item for item in claimed if now - item.due_at >= late_after]
-        late_ids = {item.id for item in late}
-        taken: list[Claimed] = []
-        users_taken: set[int] = set()
-        for item in claimed:
-            if item.id not in late_ids and item.user_id not in users_taken:
-                users_taken.add(item.user_id)
-                taken.append(item)
-        users = _users({item.user_id for item in late + taken})
-        # Every user this turn notifies, locked up front in id order (one round trip).
-        lock_users(item.user_id for item in taken)
-        by_kind: dict[str, list[Claimed]] = defaultdict(list)
-        for item in taken:
-            by_kind[item.kind].append(item)
-        for kind, items in by_kind.items():
-            socketio.sleep(0)
-            work.add(KINDS[kind](items, users, now))
-        socketio.sleep(0)
-        moves = _next_times(late + taken, users, now)
-        socketio.sleep(0)
-        # Writes only from here to COMMIT, and no yield (see the module's docstring).
-        store.notify_many(work.drafts)
-        _move_on(moves)
-        if late:
-            _log_dropped(late, now)
+        try:
+            work = _work(claimed, now)
+        except Exception as error:
+            if outages.is_database_outage(error):
+                raise
+            raise TurnFailed([item.id for item in claimed]) from error
     for action in work.after_commit:
         action()
     return len(claimed)
+
+
+def _work(claimed: list[Claimed], now: datetime) -> Work:
+    """Read, decide, then write the batch in the caller's transaction; what is left for after."""
+    late_after = timedelta(seconds=current_app.config["SCHEDULE_LATE_SECONDS"])
+    late = [item for item in claimed if now - item.due_at >= late_after]
+    late_ids = {item.id for item in late}
+    taken: list[Claimed] = []
+    users_taken: set[int] = set()
+    for item in claimed:
+        if item.id not in late_ids and item.user_id not in users_taken:
+            users_taken.add(item.user_id)
+            taken.append(item)
+    users = _users({item.user_id for item in late + taken})
+    # Every user this turn notifies, locked up front in id order (one round trip).
+    lock_users(item.user_id for item in taken)
+    by_kind: dict[str, list[Claimed]] = defaultdict(list)
+    for item in taken:
+        by_kind[item.kind].append(item)
+    work = Work()
+    for kind, items in by_kind.items():
+        socketio.sleep(0)
+        work.add(KINDS[kind](items, users, now))
+    socketio.sleep(0)
+    moves = _next_times(late + taken, users, now)
+    socketio.sleep(0)
+    # Writes only from here to COMMIT, and no yield (see the module's docstring).
+    store.notify_many(work.drafts)
+    _move_on(moves)
+    if late:
+        _log_dropped(late, now)
+    return work
+
+
+def set_aside(row_id: int, now: datetime | None = None) -> None:
+    """A row whose work failed on its own: move it to its next time (or delete it), and log it.
+
+    So one row the code cannot handle holds back no one else; the person misses
+    this occurrence, and the next one is tried again. Skipped when another
+    worker holds the row.
+    """
+    now = now or utcnow()
+    item = db.session.execute(
+        sa.select(DueItem.id, DueItem.kind, DueItem.user_id, DueItem.workout_id, DueItem.due_at)
+        .where(DueItem.id == row_id).with_for_update(skip_locked=True)
+    ).first()
+    if item is None:
+        db.session.rollback()
+        return
+    claimed = Claimed(item.id, item.kind, item.user_id, item.workout_id, plan.aware(item.due_at))
+    try:
+        moves = _next_times([claimed], _users({claimed.user_id}), now)
+    except Exception:  # noqa: BLE001 - its next time may be what fails: then it goes
+        moves = {None: [row_id]}
+    _move_on(moves)
+    db.session.commit()
+    [due] = moves
+    log.error("set aside due row %d (%s of user %d, due %s) whose work failed; next: %s",
+              row_id, claimed.kind, claimed.user_id, claimed.due_at.isoformat(),
+              due.isoformat() if due else "none, deleted")
 
 
 def _users(ids: set[int]) -> dict[int, Person]:
@@ -173,12 +228,30 @@ def _log_dropped(late: list[Claimed], now: datetime) -> None:
 def _run_forever(app: Flask, state: dict[str, Any]) -> None:
     poll = app.config["SCHEDULE_POLL_SECONDS"]
     batch = app.config["SCHEDULE_BATCH"]
+    # After a batch failed: how many of the next rows to take one at a time, so
+    # the good ones go out and the one that fails alone is set aside.
+    singly = 0
     while not state["stop"]:
+        limit = 1 if singly else batch
         with app.app_context():
             try:
-                claimed = run_due(limit=batch)
+                claimed = run_due(limit=limit)
+                singly = max(0, singly - claimed)
                 # A full batch means more may be waiting: yield, then go again at once.
-                wait = 0.0 if claimed >= batch else seconds_to_next(poll)
+                wait = 0.0 if claimed >= limit else seconds_to_next(poll)
+            except TurnFailed as failed:
+                app.logger.exception("a scheduler batch of %d failed", len(failed.row_ids))
+                claimed, wait = 0, 0.0
+                if len(failed.row_ids) > 1:
+                    singly = len(failed.row_ids)
+                else:
+                    singly = max(0, singly - 1)
+                    try:
+                        set_aside(failed.row_ids[0])
+                    except Exception:  # noqa: BLE001 - the loop must go on; the row stays due
+                        outages.give_up_transaction()
+                        app.logger.exception("setting a failed due row aside failed too")
+                        wait = poll
             except Exception as error:  # noqa: BLE001 - one bad turn must not end the loop
                 if outages.is_database_outage(error):
                     # The database is away: the rows stay due and are tried again after
