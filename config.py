@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -22,22 +23,32 @@ def instance_secret_key(instance_dir: Path) -> str:
     of `make run` without anyone choosing a key, and the file is never
     committed because `instance/` is ignored.
     """
+    return instance_file(instance_dir, "secret_key", lambda: secrets.token_hex(32).encode()
+                         ).decode().strip()
+
+
+def instance_file(instance_dir: Path, name: str, make: Callable[[], bytes]) -> bytes:
+    """What `instance/<name>` holds, made by `make` for the first process that needs it.
+
+    For the secrets `make run` keeps for itself (the secret key, the VAPID
+    key): owner-only, written aside, then linked into place, so of several
+    workers starting at once the first link wins, and none reads a file that
+    is still empty.
+    """
     instance_dir.mkdir(parents=True, exist_ok=True)
-    path = instance_dir / "secret_key"
+    path = instance_dir / name
     if not path.exists():
-        # Written aside, then linked into place: of several workers starting at
-        # once the first link wins, and none reads a file that is still empty.
-        draft = path.with_name(f"secret_key.{os.getpid()}")
+        draft = path.with_name(f"{name}.{os.getpid()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(make())
         try:
             os.link(draft, path)
         except FileExistsError:
             pass
         finally:
             draft.unlink()
-    return path.read_text().strip()
+    return path.read_bytes()
 
 
 def _database_url() -> str:
@@ -119,6 +130,9 @@ class Config:
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "30 per hour")
     # Push subscriptions: a browser subscribes once; this only stops a script.
     RATELIMIT_PUSH_SUBSCRIBE = os.environ.get("RATELIMIT_PUSH_SUBSCRIBE", "30 per minute")
+    # Follow requests per user (/u/<username>/follow): enough for anyone finding
+    # their friends, too few to spam a town with requests.
+    RATELIMIT_FOLLOW = os.environ.get("RATELIMIT_FOLLOW", "30 per minute")
     # Reset links asked for one address, from anywhere: nobody's inbox gets flooded.
     RATELIMIT_RESET_EMAIL = os.environ.get("RATELIMIT_RESET_EMAIL", "5 per hour")
     # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 for
@@ -157,6 +171,10 @@ class Config:
     SCHEDULE_BATCH = int(os.environ.get("SCHEDULE_BATCH", "500"))
     SCHEDULE_POLL_SECONDS = float(os.environ.get("SCHEDULE_POLL_SECONDS", "5"))
     SCHEDULE_LATE_SECONDS = 3600
+    # How new passwords are hashed: Werkzeug's method string, here its default
+    # (scrypt, N=2**15, r=8, p=1). Stored hashes name their method, so a change
+    # applies to new passwords and every stored one still checks.
+    PASSWORD_HASH_METHOD = "scrypt"
     # scrypt hashes running at once (in the server's thread pool). Each takes a
     # core for about 130 ms; one core is left to the event loop.
     PASSWORD_HASH_CONCURRENCY = int(
@@ -229,6 +247,10 @@ class TestingConfig(Config):
     PRESENCE_INTERVAL_SECONDS = 0.1
     MAIL_SERVER = None
     MAIL_IDLE_SECONDS = 1.0
+    # scrypt at N=2**10: the same code path at 2 ms a hash instead of 130 ms, as
+    # Django's test settings do with their fast hasher. The suite signs up over a
+    # thousand users; tests/test_passwords.py runs the real cost through app.py.
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
 
 CONFIGS = {

@@ -21,7 +21,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from fitness_app.extensions import db, socketio
-from fitness_app.models import Achievement, Goal, Notification, User, Workout, WorkoutTrack
+from fitness_app.models import (
+    Achievement,
+    Follow,
+    Goal,
+    Notification,
+    User,
+    Workout,
+    WorkoutTrack,
+)
 from fitness_app.services.imports.gpx_out import track_gpx
 from fitness_app.services.notifications import inbox
 from fitness_app.services.notifications.payload import group_of, iso_utc
@@ -144,12 +152,41 @@ def _tracks(user_id: int) -> Iterator[list[Row]]:
                for r in page]
 
 
+def _follows(user_id: int, mine: Any, theirs: Any) -> Iterator[list[Row]]:
+    """One side of the user's follows, accepted ones first, then those still asked.
+
+    Each part is keyset pages by the other user's id: one range of the
+    primary key (`following`) or of `ix_follows_followee` (`followers`).
+    """
+    for accepted in (True, False):
+        query = (
+            sa.select(theirs, User.username, Follow.accepted, Follow.created_at)
+            .join(User, User.id == theirs)
+            .where(mine == user_id, Follow.accepted == accepted)
+        )
+        for page in _pages_by_id(query, theirs):
+            yield [{"username": r["username"], "accepted": r["accepted"],
+                    "created_at": r["created_at"]} for r in page]
+
+
+def _following(user_id: int) -> Iterator[list[Row]]:
+    """Who the user follows (`accepted` false: asked, not answered yet)."""
+    return _follows(user_id, Follow.follower_id, Follow.followee_id)
+
+
+def _followers(user_id: int) -> Iterator[list[Row]]:
+    """Who follows the user (`accepted` false: waiting for the user's answer)."""
+    return _follows(user_id, Follow.followee_id, Follow.follower_id)
+
+
 SECTIONS = {
     "workouts": _workouts,
     "tracks": _tracks,
     "goals": _goals,
     "achievements": _achievements,
     "notifications": _notifications,
+    "following": _following,
+    "followers": _followers,
 }
 
 

@@ -23,7 +23,8 @@ transaction for a batch of up to SCHEDULE_BATCH rows (`run_due`):
    notifications and the rows' new times commit together, so a crash before
    COMMIT leaves the rows due and nothing sent, and after it they are no
    longer due. After COMMIT the delivery unit emits to each user's room and
-   hands the batch to Web Push in one go; mail is queued.
+   hands the batch to Web Push in one go; mail is queued, so it leaves at
+   most once (digest.py).
 
 A turn yields (`socketio.sleep(0)`) between its reads and computations, never
 after its first write: on SQLite that write holds the database's one write
