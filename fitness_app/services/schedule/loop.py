@@ -50,7 +50,7 @@ from fitness_app.realtime.push import collector_paused
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.schedule import digest, nudges, plan, reminders, summaries
-from fitness_app.services.schedule.batch import Claimed, Work
+from fitness_app.services.schedule.batch import Claimed, Work, paced
 from fitness_app.services.schedule.plan import Person
 from fitness_app.services.sql import lock_users
 
@@ -191,7 +191,7 @@ def _next_times(
 ) -> dict[datetime | None, list[int]]:
     """Row ids by their next due time after now; None for the rows that happen no more."""
     moves: dict[datetime | None, list[int]] = defaultdict(list)
-    for item in items:
+    for item in paced(items):
         user = users.get(item.user_id)
         due = None
         if item.kind in plan.RECURRING and user is not None:
