@@ -37,6 +37,14 @@ class Claimed:
     due_at: datetime
 
 
+class TurnFailed(Exception):
+    """A turn's work raised (not a database outage): its batch rolled back, these rows stay due."""
+
+    def __init__(self, row_ids: list[int]) -> None:
+        super().__init__(f"the work of due rows {row_ids[:5]}… ({len(row_ids)}) failed")
+        self.row_ids = row_ids
+
+
 @dataclass
 class Work:
     """What a kind's module made of its claimed rows: notifications, then actions after COMMIT."""
