@@ -1,4 +1,5 @@
-"""The people and data of the privacy matrix (tests/test_privacy_matrix.py).
+"""The cast and data of the privacy matrix (tests/test_privacy_matrix.py and
+tests/test_privacy_events.py).
 
 One owner and a viewer per relation to them, built once per module: their
 follows and blocks written straight into the tables (tests/test_visibility.py
@@ -8,13 +9,14 @@ each carrying a marker string that must never reach a viewer who may not see it.
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -34,7 +36,9 @@ from fitness_app.models import (
     WorkoutTrack,
 )
 from fitness_app.services.imports.track import encoded_route
-from tests.conftest import log_workout, signed_in_client
+from tests import services
+from tests.conftest import built_app, log_workout, signed_in_client
+from tests.databases import PG_SKIP_REASON, database_url
 
 LEVELS = ("private", "followers", "public")
 # What each viewer sees of the owner's workouts, by visibility. The owner blocked
@@ -58,14 +62,6 @@ NON_OWNERS = tuple(v for v in SIGNED_IN if v != "owner")
 MISSING_ID = 999_999
 # Each of the owner's completed workouts has a route: its page draws it, the export has it.
 ROUTE = encoded_route([(48.85, 2.35), (48.86, 2.36), (48.87, 2.35)])
-
-_TOKEN = re.compile(r'((?:name="csrf-token" content|name="csrf_token" type="hidden" value'
-                    r'|type="hidden" name="csrf_token" value)=")[^"]*')
-
-
-def without_tokens(page: str) -> str:
-    """The page without its CSRF tokens: they carry the second they were made in."""
-    return _TOKEN.sub(r"\1", page)
 
 
 def done_title(level: str) -> str:
@@ -236,27 +232,11 @@ def build_world(app: Flask) -> World:
     return world
 
 
-def fingerprint(app: Flask, leave_out_user: int | None = None) -> dict[str, list[tuple]]:
-    """Every row of every table, as text, but those of `leave_out_user` (by any user column).
-
-    Two equal fingerprints around a request mean it changed nothing, or
-    nothing but that user's own rows.
-    """
-    seen: dict[str, list[tuple]] = {}
-    with app.app_context():
-        for table in db.metadata.sorted_tables:
-            user_columns = [c for c in table.columns
-                            if any(fk.column.table.name == "users" for fk in c.foreign_keys)
-                            or (table.name == "users" and c.name == "id")]
-            query = sa.select(table)
-            if leave_out_user is not None:
-                for column in user_columns:
-                    query = query.where(sa.or_(column.is_(None), column != leave_out_user))
-            rows = db.session.execute(query).all()
-            seen[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
-    return seen
-
-
-def changed_tables(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> list[str]:
-    return [name for name in before if before[name] != after.get(name)]
-
+@contextmanager
+def matrix_world(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The cast and their data on a fresh database of `kind`, for one test module."""
+    if kind == "postgresql":
+        services.require("PostgreSQL", PG_SKIP_REASON)
+    with database_url(kind, tmp_path_factory.mktemp("matrix")) as url:
+        with built_app(url) as app:
+            yield build_world(app)

@@ -19,7 +19,7 @@ from fitness_app.services.social import visibility
 from fitness_app.services.training import workouts
 from fitness_app.services.training.workouts import WorkoutInput
 from tests.conftest import log_workout, signed_in_client
-from tests.privacy import without_tokens
+from tests.privacy_answers import without_tokens
 
 LEVELS = ("private", "followers", "public")
 # What each relation to the owner sees, by visibility.

@@ -1,0 +1,88 @@
+"""Who sees what beyond the routes: socket events, notifications about comments, and the
+comments and kudos of people in a block on a third person's workout. The cast is
+tests/privacy.py's, as in tests/test_privacy_matrix.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from deploy.processes import wait_until
+from fitness_app.extensions import socketio
+from tests.databases import DATABASE_PARAMS
+from tests.privacy import (
+    LEVELS,
+    NON_OWNERS,
+    SIGNED_IN,
+    World,
+    matrix_world,
+)
+
+_WORKOUT_IDS = re.compile(r'"workout_id": (\d+)|/workouts/(\d+)')
+
+
+@pytest.fixture(scope="module", params=DATABASE_PARAMS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[World]:
+    """One app, database and cast for the module, on SQLite and on PostgreSQL."""
+    with matrix_world(request.param, tmp_path_factory) as world:
+        yield world
+
+
+def workouts_named(payload: Any) -> set[int]:
+    """Every workout an event's payload names, by `workout_id` or by its page's path."""
+    return {int(a or b) for a, b in _WORKOUT_IDS.findall(json.dumps(payload))}
+
+
+def test_socket_events_reach_no_one_the_rule_keeps_out(world: World) -> None:
+    """The owner completes a planned workout, and logs a completed one, of each visibility
+    while everyone's page is open."""
+    sockets = {viewer: socketio.test_client(world.app, flask_test_client=world.clients[viewer])
+               for viewer in SIGNED_IN}
+    heard: dict[str, list[dict[str, Any]]] = {viewer: [] for viewer in SIGNED_IN}
+
+    def listen() -> None:
+        for viewer, socket in sockets.items():
+            heard[viewer] += socket.get_received()
+
+    try:
+        listen()
+        heard = {viewer: [] for viewer in SIGNED_IN}
+        completed = set()
+        for level in LEVELS:
+            workout = world.spare_workout(level, completed=False, title=f"Mx {level} live ride")
+            completed.add(workout)
+            response = world.request("owner", "POST", f"/workouts/{workout}/complete")
+            assert response.status_code == 302
+            completed.add(world.log_completed(level, f"Mx {level} logged live swim"))
+        world.clients["owner"].get("/workouts/")
+
+        def owner_heard_all() -> bool:
+            listen()
+            return completed <= set().union(
+                *(workouts_named(e["args"]) for e in heard["owner"]))
+
+        wait_until(owner_heard_all, message="the owner's completion notifications")
+
+        def follower_heard_feed() -> bool:
+            listen()
+            items = {e["args"][0]["workout_id"] for e in heard["follower"]
+                     if e["name"] == "feed_item"}
+            return items >= {w for w in completed if world.levels[w] != "private"}
+
+        wait_until(follower_heard_feed, message="the follower's feed_item events")
+    finally:
+        for socket in sockets.values():
+            socket.disconnect()
+    problems = []
+    for viewer in NON_OWNERS:
+        for event in heard[viewer]:
+            if unseen := world.unseen_workouts(viewer, workouts_named(event["args"])):
+                problems.append(f"{viewer} heard {event['name']} about workouts {unseen}")
+            if leaks := world.leaked(viewer, json.dumps(event["args"])):
+                problems.append(f"{viewer} heard {event['name']} showing {leaks}")
+    assert not problems, "\n".join(problems)
