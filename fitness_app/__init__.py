@@ -145,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
         main,
         notifications,
         push,
+        reactions,
         settings,
         workouts,
     )
@@ -155,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)
     app.register_blueprint(digest.bp)
+    app.register_blueprint(reactions.bp)
 
     @app.context_processor
     def inject_unread() -> dict[str, Any]:
