@@ -50,8 +50,9 @@ def init_app(app: Flask) -> None:
 
 
 def hash_password(password: str) -> str:
-    """The stored form of a new password (Werkzeug's default method, salted)."""
-    return _off_the_loop(generate_password_hash, password)
+    """The stored form of a new password: PASSWORD_HASH_METHOD (scrypt), salted."""
+    return _off_the_loop(generate_password_hash, password,
+                         current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def check_password(password_hash: str, password: str) -> bool:
