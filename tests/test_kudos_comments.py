@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -340,3 +341,46 @@ def test_the_export_holds_kudos_given_and_comments_written_that_one_may_see(app)
         (seen, f"on {seen}")]
     mine = json.loads(c["owner"].get("/settings/export").data)
     assert mine["kudos_given"] == [] and mine["comments_written"] == []
+
+
+def statements_of(app: Flask, request) -> list[str]:
+    """The SQL statements one request runs (not the background dispatchers' ones)."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def record(conn, cursor, statement, *args) -> None:
+        if threading.get_ident() == me:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 303
+    return seen
+
+
+def test_a_kudos_costs_the_same_on_a_workout_with_hundreds_already(app):
+    """1,000 people giving kudos in a minute: each is the same small transaction."""
+    c = people(app, "owner", "bob", "carl")
+    quiet = public_workout(app, c["owner"], "owner", title="Quiet")
+    popular = public_workout(app, c["owner"], "owner", title="Popular")
+    with app.app_context():
+        fans = [User(username=f"fan{n}", email=f"fan{n}@example.com", password_hash="-")
+                for n in range(300)]
+        db.session.add_all(fans)
+        db.session.flush()
+        db.session.add_all(Kudos(workout_id=popular, user_id=fan.id) for fan in fans)
+        db.session.execute(sa.update(Workout).where(Workout.id == popular)
+                           .values(kudos_count=len(fans)))
+        db.session.commit()
+    first = statements_of(app, lambda: c["bob"].post(f"/workouts/{quiet}/kudos"))
+    later = statements_of(app, lambda: c["carl"].post(f"/workouts/{popular}/kudos"))
+    assert len(first) == len(later)
+    assert not any("count(" in s.lower() for s in later)
+    assert counters(app, popular) == (301, 0)
+    page = c["owner"].get(f"/workouts/{popular}").text
+    assert '<a class="user-link" href="/u/carl">carl</a>' in page and "and 296 more" in page
