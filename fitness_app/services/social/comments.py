@@ -10,6 +10,7 @@ so no transaction or stretch of the loop grows with the conversation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from fitness_app.models import Comment, User, Workout, utcnow
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.social.visibility import seen_by, seen_by_each, visible_workouts
+from fitness_app.services.sql import lock_users
 
 MAX_LENGTH = 1000
 #: Earlier commenters notified per transaction.
@@ -67,16 +69,15 @@ def add(author: User, workout_id: int, body: str) -> int | None:
             .values(comments_count=Workout.comments_count + 1)
             .execution_options(synchronize_session=False)
         )
-        title, message = "Comment", _message(author.username, workout.title, body)
-        data = {"username": author.username, "workout_id": workout.id}
-        if workout.user_id != author.id:
-            store.notify(workout.user_id, "comment", title, message, dict(data))
-        skip = (author.id, workout.user_id)
-        after = _notify_batch(workout.id, comment_id, skip, 0, title, message, data)
+        news = _News(workout.id, comment_id, (author.id, workout.user_id), "Comment",
+                     _message(author.username, workout.title, body),
+                     {"username": author.username, "workout_id": workout.id})
+        owner = [] if workout.user_id == author.id else [workout.user_id]
+        after = news.send(0, also=owner)
     while after is not None:
         socketio.sleep(0)
         with delivery():
-            after = _notify_batch(workout_id, comment_id, skip, after, title, message, data)
+            after = news.send(after)
     return comment_id
 
 
@@ -85,31 +86,47 @@ def _message(username: str, workout_title: str, body: str) -> str:
     return f"{username} on “{workout_title}”: {quote}"
 
 
-def _notify_batch(workout_id: int, before_id: int, skip: tuple[int, ...], after: int,
-                  title: str, message: str, data: dict[str, object]) -> int | None:
-    """Notify the next BATCH earlier commenters above user id `after`; where to go on, or None.
+@dataclass(frozen=True)
+class _News:
+    """One new comment's notification, and whom it has yet to reach."""
 
-    Only those who may still see the workout, asked of the whole batch in one
-    query through the one rule (`seen_by_each`); comments written after this
-    one (id ≥ `before_id`) do not count.
-    """
-    recipients = db.session.scalars(
-        sa.select(Comment.user_id)
-        .distinct()
-        .join(Workout, Workout.id == Comment.workout_id)
-        .where(
-            Comment.workout_id == workout_id,
-            Comment.id < before_id,
-            Comment.user_id > after,
-            Comment.user_id.not_in(skip),
-            seen_by_each(Comment.user_id),
-        )
-        .order_by(Comment.user_id)
-        .limit(BATCH)
-    ).all()
-    for user_id in recipients:
-        store.notify(user_id, "comment", title, message, dict(data))
-    return recipients[-1] if len(recipients) == BATCH else None
+    workout_id: int
+    comment_id: int
+    # The author and the owner: never among the earlier commenters notified.
+    skip: tuple[int, int]
+    title: str
+    message: str
+    data: dict[str, object]
+
+    def send(self, after: int, also: Sequence[int] = ()) -> int | None:
+        """Notify `also` and the next BATCH earlier commenters above user id `after`.
+
+        Returns where the next batch starts, or None when this was the last.
+        Only commenters who may still see the workout, asked of the whole
+        batch in one query through the one rule (`seen_by_each`); comments
+        written after this one do not count. The users' locks are taken at
+        once, in id order, so two comments' fan-outs never wait on each
+        other in a cycle.
+        """
+        batch = db.session.scalars(
+            sa.select(Comment.user_id)
+            .distinct()
+            .join(Workout, Workout.id == Comment.workout_id)
+            .where(
+                Comment.workout_id == self.workout_id,
+                Comment.id < self.comment_id,
+                Comment.user_id > after,
+                Comment.user_id.not_in(self.skip),
+                seen_by_each(Comment.user_id),
+            )
+            .order_by(Comment.user_id)
+            .limit(BATCH)
+        ).all()
+        recipients = sorted({*also, *batch})
+        lock_users(recipients)
+        for user_id in recipients:
+            store.notify(user_id, "comment", self.title, self.message, dict(self.data))
+        return batch[-1] if len(batch) == BATCH else None
 
 
 def visible_comment(viewer_id: int, comment_id: int) -> tuple[Comment, Workout] | None:
