@@ -268,7 +268,7 @@ def test_reports_reach_the_admins_who_delete_or_dismiss(app):
     assert page.count('class="item card report"') == 2
     assert "&lt;b&gt;rude&lt;/b&gt; words" in page and "Reason: Insulting" in page
     assert '<a class="user-link" href="/u/bob">bob</a>' in page
-    assert f'href="/workouts/{workout}#comment-{rude}"' in page
+    assert f'href="/workouts/{workout}#comment-{rude}">on “Tempo run”</a>' in page
 
     assert admin.post(f"/admin/reports/{kind}/dismiss").status_code == 303
     assert admin.post(f"/admin/reports/{kind}/dismiss").status_code == 404

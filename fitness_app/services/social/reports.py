@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fitness_app.extensions import db
-from fitness_app.models import Comment, CommentReport, User, utcnow
+from fitness_app.models import Comment, CommentReport, User, Workout, utcnow
 from fitness_app.services.social.comments import visible_comment
 from fitness_app.services.sql import insert_ignoring_duplicates
 
@@ -33,6 +33,7 @@ class OpenReport:
     body: str
     author: str
     workout_id: int
+    workout_title: str
 
 
 def report(reporter: User, comment_id: int, reason: str | None) -> int | None:
@@ -60,8 +61,9 @@ def open_reports(after: int, limit: int) -> list[OpenReport]:
     rows = db.session.execute(
         sa.select(CommentReport.id, CommentReport.reason, CommentReport.created_at,
                   reporter.username, Comment.id, Comment.body, author.username,
-                  Comment.workout_id)
+                  Comment.workout_id, Workout.title)
         .join(Comment, Comment.id == CommentReport.comment_id)
+        .join(Workout, Workout.id == Comment.workout_id)
         .join(author, author.id == Comment.user_id)
         .join(reporter, reporter.id == CommentReport.reporter_id)
         .where(CommentReport.resolved_at.is_(None), CommentReport.id > after)
