@@ -384,3 +384,24 @@ def test_a_kudos_costs_the_same_on_a_workout_with_hundreds_already(app):
     assert counters(app, popular) == (301, 0)
     page = c["owner"].get(f"/workouts/{popular}").text
     assert '<a class="user-link" href="/u/carl">carl</a>' in page and "and 296 more" in page
+
+
+def test_people_who_blocked_each_other_neither_see_nor_hear_of_each_other_elsewhere(app):
+    """On a third person's workout: no comment, no name, no notification between them."""
+    c = people(app, "owner", "carl", "dave")
+    workout = public_workout(app, c["owner"], "owner")
+    c["carl"].post(f"/workouts/{workout}/kudos")
+    c["carl"].post(f"/workouts/{workout}/comments", data={"body": "carl was here"})
+    add_rows(app, Block(blocker_id=user_id(app, "carl"), blocked_id=user_id(app, "dave")))
+    carl_socket = connect(app, c["carl"])
+    assert c["dave"].post(f"/workouts/{workout}/comments",
+                          data={"body": "dave was here"}).status_code == 303
+    assert notifications(carl_socket) == []
+    dave_sees = c["dave"].get(f"/workouts/{workout}").text
+    assert "dave was here" in dave_sees
+    assert "carl was here" not in dave_sees and "/u/carl" not in dave_sees
+    carl_sees = c["carl"].get(f"/workouts/{workout}").text
+    assert "carl was here" in carl_sees and "dave was here" not in carl_sees
+    owner_sees = c["owner"].get(f"/workouts/{workout}").text
+    assert "carl was here" in owner_sees and "dave was here" in owner_sees
+    assert '<a class="user-link" href="/u/carl">carl</a>' in owner_sees

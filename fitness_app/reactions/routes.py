@@ -36,7 +36,8 @@ def workout_reactions(workout: Workout) -> Reactions:
     after = id_arg("comments_after") or 0
     return Reactions(
         gave_kudos=kudos.has_given(current_user.id, workout.id),
-        givers=kudos.latest_givers(workout.id) if workout.kudos_count else [],
+        givers=(kudos.latest_givers(workout.id, current_user.id)
+                if workout.kudos_count else []),
         comments=comments.page(workout, current_user, after,
                                current_app.config["COMMENTS_PER_PAGE"]),
         after=after,

@@ -20,7 +20,12 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import Comment, User, Workout, utcnow
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
-from fitness_app.services.social.visibility import seen_by, seen_by_each, visible_workouts
+from fitness_app.services.social.visibility import (
+    blocked_either_way,
+    seen_by,
+    seen_by_each,
+    visible_workouts,
+)
 from fitness_app.services.sql import lock_users
 
 MAX_LENGTH = 1000
@@ -92,7 +97,7 @@ class _News:
 
     workout_id: int
     comment_id: int
-    # The author and the owner: never among the earlier commenters notified.
+    # The author, then the owner: never among the earlier commenters notified.
     skip: tuple[int, int]
     title: str
     message: str
@@ -118,6 +123,8 @@ class _News:
                 Comment.user_id > after,
                 Comment.user_id.not_in(self.skip),
                 seen_by_each(Comment.user_id),
+                # Blocking hides everything both ways: not even news of a comment.
+                ~blocked_either_way(Comment.user_id, self.skip[0]),
             )
             .order_by(Comment.user_id)
             .limit(BATCH)
@@ -169,13 +176,17 @@ def delete(actor: User, comment_id: int) -> int | None:
 def page(workout: Workout, viewer: User, after: int, per_page: int) -> Page:
     """Comments of a workout the viewer may see (the caller checked), oldest first.
 
+    Without the comments of anyone the viewer blocked or was blocked by:
+    blocking hides everything both ways, on a third person's workout too.
+
     A keyset page of `ix_comments_workout`: ids above `after`, so page 100
     costs what page 1 does.
     """
     rows = db.session.execute(
         sa.select(Comment.id, Comment.body, Comment.created_at, Comment.user_id, User.username)
         .join(User, User.id == Comment.user_id)
-        .where(Comment.workout_id == workout.id, Comment.id > after)
+        .where(Comment.workout_id == workout.id, Comment.id > after,
+               ~blocked_either_way(viewer.id, Comment.user_id))
         .order_by(Comment.id)
         .limit(per_page + 1)
     ).all()

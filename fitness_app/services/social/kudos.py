@@ -17,7 +17,7 @@ from fitness_app.extensions import db
 from fitness_app.models import Kudos, User, Workout, utcnow
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
-from fitness_app.services.social.visibility import visible_workouts
+from fitness_app.services.social.visibility import blocked_either_way, visible_workouts
 from fitness_app.services.sql import insert_ignoring_duplicates
 
 #: How many givers the workout page names.
@@ -75,12 +75,15 @@ def has_given(user_id: int, workout_id: int) -> bool:
     return db.session.get(Kudos, (workout_id, user_id)) is not None
 
 
-def latest_givers(workout_id: int, limit: int = LATEST) -> list[str]:
-    """The usernames of the latest givers, newest first, through `ix_kudos_workout_latest`."""
+def latest_givers(workout_id: int, viewer_id: int, limit: int = LATEST) -> list[str]:
+    """The usernames of the latest givers, newest first, through `ix_kudos_workout_latest`.
+
+    Nobody the viewer blocked or was blocked by: blocking hides everything both ways.
+    """
     return list(db.session.scalars(
         sa.select(User.username)
         .join(Kudos, Kudos.user_id == User.id)
-        .where(Kudos.workout_id == workout_id)
+        .where(Kudos.workout_id == workout_id, ~blocked_either_way(viewer_id, Kudos.user_id))
         .order_by(Kudos.created_at.desc())
         .limit(limit)
     ))
