@@ -119,6 +119,9 @@ class Config:
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "30 per hour")
     # Push subscriptions: a browser subscribes once; this only stops a script.
     RATELIMIT_PUSH_SUBSCRIBE = os.environ.get("RATELIMIT_PUSH_SUBSCRIBE", "30 per minute")
+    # Follow requests per user (/u/<username>/follow): enough for anyone finding
+    # their friends, too few to spam a town with requests.
+    RATELIMIT_FOLLOW = os.environ.get("RATELIMIT_FOLLOW", "30 per minute")
     # Reset links asked for one address, from anywhere: nobody's inbox gets flooded.
     RATELIMIT_RESET_EMAIL = os.environ.get("RATELIMIT_RESET_EMAIL", "5 per hour")
     # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 for

@@ -144,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
         imports,
         main,
         notifications,
+        profiles,
         push,
         reactions,
         settings,
@@ -156,6 +157,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(account.reset_bp)
     app.register_blueprint(digest.bp)
+    app.register_blueprint(profiles.bp)
     app.register_blueprint(reactions.bp)
 
     @app.context_processor

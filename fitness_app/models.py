@@ -104,6 +104,12 @@ class User(UserMixin, db.Model):
     summary_day: so.Mapped[str | None] = so.mapped_column(sa.String(3))
     summary_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
     digest_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
+    # Counters kept by services/social/follows.py in the transaction that moves
+    # them, so a profile and the navigation never count rows: accepted follows
+    # of and by the user, and the requests waiting for the user's answer.
+    followers_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    following_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    follow_requests_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     # The login this object was loaded for (services/accounts/logins.py); not columns.
     login_token = None

@@ -37,7 +37,7 @@ FIELD_NAMES = [
     "completed", "kind", "target", "period", "message", "username", "email", "password",
     "confirm", "remember", "timezone", "current_password",
 ]
-QUERY_NAMES = ["page", "after", "next"]
+QUERY_NAMES = ["page", "after", "next", "before"]
 ARGUMENT = re.compile(r"<[^>]+>")
 
 huge = st.integers(min_value=2**31 - 2, max_value=10**400).map(str)

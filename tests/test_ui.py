@@ -67,6 +67,8 @@ class World:
     goal_id: int
     import_id: int
     route_workout_id: int
+    member_name: str = ""
+    admin_name: str = ""  # asked to follow the member, who has not answered
 
 
 def submit_empty(page: Page) -> None:
@@ -133,6 +135,9 @@ SCREENS = [
     Screen("password", "/settings/password", then=submit_empty),
     Screen("delete-account", "/settings/delete"),
     Screen("devices", "/settings/devices"),
+    Screen("profile", lambda w: f"/u/{w.member_name}"),
+    Screen("profile-other", lambda w: f"/u/{w.admin_name}"),
+    Screen("follow-requests", "/followers/requests"),
     Screen("reset", "/auth/reset", None),
     Screen("reset-errors", "/auth/reset", None, submit_empty),
     Screen("reset-link-invalid", "/auth/reset/not-a-real-token", None),
@@ -159,7 +164,8 @@ def unique(prefix: str) -> str:
 @pytest.fixture(scope="module")
 def world(live_server) -> Iterator[World]:
     base = live_server.url
-    member = register(base, unique("member"), PASSWORD)
+    member_name = unique("member")
+    member = register(base, member_name, PASSWORD)
     log_workout(base, member, "Easy run")
     log_workout(base, member, "Long ride along the river with the club", minutes=95, km="42.5")
     # The newest: the "workout" screens show it, with kudos and comments from others.
@@ -178,7 +184,10 @@ def world(live_server) -> Iterator[World]:
     admin = register(base, admin_name, PASSWORD)
     promote(live_server, admin_name)
     react(base, member, admin, workout_id)
-    yield World(base, member, admin, workout_id, goal_id, import_id, route_workout_id)
+    asked = post_form(admin, base, f"/u/{member_name}", f"/u/{member_name}/follow", {})
+    assert asked.status_code == 302
+    yield World(base, member, admin, workout_id, goal_id, import_id, route_workout_id,
+                member_name=member_name, admin_name=admin_name)
     member.close()
     admin.close()
 

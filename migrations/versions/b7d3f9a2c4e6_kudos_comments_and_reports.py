@@ -4,7 +4,7 @@ Every existing workout starts at zero of each: there were no kudos or
 comments before this revision.
 
 Revision ID: b7d3f9a2c4e6
-Revises: e8b4c2d6f1a7
+Revises: f1c7a9d3b5e2
 Create Date: 2026-12-03 16:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7d3f9a2c4e6'
-down_revision = 'e8b4c2d6f1a7'
+down_revision = 'f1c7a9d3b5e2'
 branch_labels = None
 depends_on = None
 

@@ -24,6 +24,7 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import (
     Achievement,
     Comment,
+    Follow,
     Goal,
     Kudos,
     Notification,
@@ -154,6 +155,33 @@ def _tracks(user_id: int) -> Iterator[list[Row]]:
                for r in page]
 
 
+def _follows(user_id: int, mine: Any, theirs: Any) -> Iterator[list[Row]]:
+    """One side of the user's follows, accepted ones first, then those still asked.
+
+    Each part is keyset pages by the other user's id: one range of the
+    primary key (`following`) or of `ix_follows_followee` (`followers`).
+    """
+    for accepted in (True, False):
+        query = (
+            sa.select(theirs, User.username, Follow.accepted, Follow.created_at)
+            .join(User, User.id == theirs)
+            .where(mine == user_id, Follow.accepted == accepted)
+        )
+        for page in _pages_by_id(query, theirs):
+            yield [{"username": r["username"], "accepted": r["accepted"],
+                    "created_at": r["created_at"]} for r in page]
+
+
+def _following(user_id: int) -> Iterator[list[Row]]:
+    """Who the user follows (`accepted` false: asked, not answered yet)."""
+    return _follows(user_id, Follow.follower_id, Follow.followee_id)
+
+
+def _followers(user_id: int) -> Iterator[list[Row]]:
+    """Who follows the user (`accepted` false: waiting for the user's answer)."""
+    return _follows(user_id, Follow.followee_id, Follow.follower_id)
+
+
 def _kudos(user_id: int) -> Iterator[list[Row]]:
     """Kudos the user gave, by workout id (`ix_kudos_user`).
 
@@ -184,6 +212,8 @@ SECTIONS = {
     "goals": _goals,
     "achievements": _achievements,
     "notifications": _notifications,
+    "following": _following,
+    "followers": _followers,
     "kudos_given": _kudos,
     "comments_written": _comments,
 }

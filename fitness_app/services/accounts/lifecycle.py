@@ -19,7 +19,7 @@ from werkzeug.routing import MapAdapter
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.services.accounts import logins, mail, passwords
-from fitness_app.services.social import comments, kudos
+from fitness_app.services.social import comments, follows, kudos
 
 RESET_SALT = "fitness_app.password-reset"
 RESET_ENDPOINT = "account_reset.reset_password"
@@ -137,11 +137,14 @@ def delete_account(user: User) -> None:
     sockets on every worker, and the cascade would remove those rows silently.
     Then one DELETE, whatever the user's history: the database removes the
     rows that reference the user without loading them. Before it, in the
-    same transaction, the user's kudos and comments come off the counters of
-    other people's workouts, which no cascade would touch.
+    same transaction, the counters that no cascade would touch move: the
+    follow counters of the people on the other side of their follows (three
+    UPDATEs, however many follows), and the kudos and comment counters of
+    other people's workouts the user reacted to.
     """
     user_id = user.id
     logins.end_all(user_id)
+    follows.forget_user(user_id)
     kudos.before_account_deleted(user_id)
     comments.before_account_deleted(user_id)
     db.session.execute(sa.delete(User).where(User.id == user_id))
