@@ -32,6 +32,7 @@ import socket  # noqa: E402
 import sys  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 from deploy import serving  # noqa: E402
 from fitness_app import create_app  # noqa: E402
@@ -96,14 +97,22 @@ elif ASYNC_MODE == "gevent":
     passwords.use_thread_pool(_in_hub_threadpool)
     sender.use_thread_pool(_in_hub_threadpool)
 
-# A serving process takes over imports whose server stopped mid-way (resumed from
-# the uploaded file, or marked failed), now and every IMPORT_STALE_SECONDS.
-imports.watch(app)
 
 
-# Every serving process runs the scheduler (SCHEDULE_ENABLED=0 opts out); with
-# several workers on PostgreSQL they share the due rows (docs/architecture.md).
-schedule.start(app)
+def start_background_work() -> None:
+    """Start the work a serving process does on its own, once its port is its own.
+
+    Called after the bind (`serve` below; gunicorn's `post_worker_init`, after its
+    master bound), never at import: a second `make run` refused on a taken port
+    must not claim due rows or take over imports from the database it shares.
+    The import watcher takes over imports whose server stopped mid-way (resumed
+    from the uploaded file, or marked failed), now and every IMPORT_STALE_SECONDS.
+    The scheduler runs in every serving process (SCHEDULE_ENABLED=0 opts out); with
+    several workers on PostgreSQL they share the due rows (docs/architecture.md).
+    Web Push dispatchers start on demand, when a notification is committed.
+    """
+    imports.watch(app)
+    schedule.start(app)
 
 
 def _say_when_ready(host: str, port: int) -> None:
@@ -125,19 +134,23 @@ def _say_when_ready(host: str, port: int) -> None:
 def serve() -> None:
     """Serve as `make run` does: on a socket of our own (deploy/serving.py), with the mode's server.
 
-    Threading mode keeps `socketio.run` (Werkzeug binds without SO_REUSEPORT
-    and refuses a taken port itself).
+    Bind first, then start the background work: a taken port ends the process
+    before anything touches the database.
     """
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     log_output = os.environ.get("ACCESS_LOG", "0") == "1"
     if ASYNC_MODE == "threading":
-        # Werkzeug's development server: the only server threading mode has.
+        # Werkzeug's development server, the only one threading mode has (what
+        # `socketio.run` starts): it binds without SO_REUSEPORT when made, and
+        # exits on a taken port itself.
+        server = make_server(host, port, app, threaded=True)
+        start_background_work()
         socketio.start_background_task(_say_when_ready, host, port)
-        socketio.run(app, host=host, port=port, log_output=log_output,
-                     allow_unsafe_werkzeug=True)
+        server.serve_forever()
         return
     listener = serving.listen(host, port, ASYNC_MODE)
+    start_background_work()
     socketio.start_background_task(_say_when_ready, host, port)
     serving.serve(app, listener, ASYNC_MODE, log_output=log_output,
                   max_connections=int(os.environ.get("MAX_CONNECTIONS", "20000")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -22,22 +23,32 @@ def instance_secret_key(instance_dir: Path) -> str:
     of `make run` without anyone choosing a key, and the file is never
     committed because `instance/` is ignored.
     """
+    return instance_file(instance_dir, "secret_key", lambda: secrets.token_hex(32).encode()
+                         ).decode().strip()
+
+
+def instance_file(instance_dir: Path, name: str, make: Callable[[], bytes]) -> bytes:
+    """What `instance/<name>` holds, made by `make` for the first process that needs it.
+
+    For the secrets `make run` keeps for itself (the secret key, the VAPID
+    key): owner-only, written aside, then linked into place, so of several
+    workers starting at once the first link wins, and none reads a file that
+    is still empty.
+    """
     instance_dir.mkdir(parents=True, exist_ok=True)
-    path = instance_dir / "secret_key"
+    path = instance_dir / name
     if not path.exists():
-        # Written aside, then linked into place: of several workers starting at
-        # once the first link wins, and none reads a file that is still empty.
-        draft = path.with_name(f"secret_key.{os.getpid()}")
+        draft = path.with_name(f"{name}.{os.getpid()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(make())
         try:
             os.link(draft, path)
         except FileExistsError:
             pass
         finally:
             draft.unlink()
-    return path.read_text().strip()
+    return path.read_bytes()
 
 
 def _database_url() -> str:

@@ -45,3 +45,10 @@ accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 # replace the others'. Nothing here drives gunicornc: the processes are
 # started and stopped whole (deploy/cluster.py, systemd).
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """Start the worker's background work (app.py): gunicorn's master holds the port by now."""
+    import app as entry
+
+    entry.start_background_work()

@@ -25,6 +25,7 @@ from fitness_app.realtime.presence_feed import stop_presence_loop
 from fitness_app.services.push import fanout
 from tests import services
 from tests.databases import DATABASE_PARAMS, PG_SKIP_REASON, database_url
+from tests.pushservice import PushService
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -131,6 +132,13 @@ def signed_in_client(app: Flask, username: str, admin: bool = False) -> FlaskCli
     if admin:
         make_admin(app, f"{username}@example.com")
     return client
+
+
+@pytest.fixture(scope="module")
+def push_service() -> Iterator[PushService]:
+    """A local push service (tests/pushservice.py) that decrypts what it receives."""
+    with PushService() as service:
+        yield service
 
 
 @pytest.fixture

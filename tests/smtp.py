@@ -37,7 +37,7 @@ class Mailbox:
     """The SMTP handler: keeps every message and lets a test wait for them.
 
     `hold()` makes the server keep the client waiting at DATA until `release()`,
-    the way a slow mail server would.
+    the way a slow mail server would; `refusing` makes it answer 451 instead.
     """
 
     def __init__(self) -> None:
@@ -47,8 +47,16 @@ class Mailbox:
         self._released = threading.Event()
         self._released.set()
         self.waiting_at_data = threading.Event()
+        # While `refusing`, DATA gets 451 (a server in trouble); `refused` counts those.
+        self.refusing = False
+        self.refused = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusing:
+            with self._changed:
+                self.refused += 1
+                self._changed.notify_all()
+            return "451 4.3.0 Try again later"
         if not self._released.is_set():
             self.waiting_at_data.set()
             # The handler runs on aiosmtpd's own loop thread; waiting there

@@ -61,6 +61,50 @@ def test_a_second_make_run_on_a_taken_port_says_so_and_stops(tmp_path, first_mod
         assert first.process.poll() is None
 
 
+def _seed_waiting_work(database_url: str) -> sa.Engine:
+    """A due goal nudge and an import whose server is long gone, in a migrated database."""
+    engine = sa.create_engine(database_url)
+    subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "fitness_app", "db", "upgrade"],
+                   cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url},
+                   check=True, capture_output=True)
+    long_ago = "2020-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO users (id, username, email, password_hash, is_admin, created_at,"
+            " nudge_time) VALUES (1, 'ann', 'ann@example.com', 'x', false, :t, '08:00:00')"),
+            {"t": long_ago})
+        conn.execute(sa.text("INSERT INTO due_items (kind, user_id, due_at)"
+                             " VALUES ('goal_nudge', 1, CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO imports (user_id, filename, status, total, done, added, skipped,"
+            " refused, created_at, heartbeat_at) VALUES (1, 'a.gpx', 'queued', 0, 0, 0, 0, 0,"
+            " :t, :t)"), {"t": long_ago})
+    return engine
+
+
+def _waiting_work(engine: sa.Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [*conn.execute(sa.text("SELECT id, kind, due_at FROM due_items")),
+                *conn.execute(sa.text("SELECT id, status, heartbeat_at FROM imports"))]
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
+def test_a_refused_make_run_leaves_due_items_and_imports_alone(tmp_path, mode):
+    """Nothing is claimed or resumed by a server that never got its port."""
+    (tmp_path / "first").mkdir()
+    second_db = f"sqlite:///{tmp_path / 'second.db'}"
+    engine = _seed_waiting_work(second_db)
+    waiting = _waiting_work(engine)
+    with LiveServer(tmp_path / "first") as first:
+        env = {**first.env, "ASYNC_MODE": mode, "DATABASE_URL": second_db,
+               "INSTANCE_PATH": str(tmp_path / "second-instance"),
+               "IMPORT_STALE_SECONDS": "1", "SCHEDULE_POLL_SECONDS": "0.1"}
+        second = start_make_run(env, first.port, tmp_path / "second.log")
+        refused(second, tmp_path / "second.log")
+    assert _waiting_work(engine) == waiting
+    engine.dispose()
+
+
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_the_listening_socket_refuses_sharing_and_gevent_sends_without_delay(mode):
     """No SO_REUSEPORT in either mode; under gevent every connection gets TCP_NODELAY."""

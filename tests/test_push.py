@@ -22,12 +22,6 @@ from tests.conftest import AuthActions, built_app, log_workout, signed_in_client
 from tests.pushservice import PushService
 
 
-@pytest.fixture(scope="module")
-def push_service() -> Iterator[PushService]:
-    with PushService() as service:
-        yield service
-
-
 @pytest.fixture
 def app(database: str, push_service: PushService) -> Iterator[Flask]:
     with built_app(database, PUSH_SERVICES=[push_service.origin]) as app:

@@ -72,12 +72,6 @@ NOTIFICATIONS = """async () => {
 
 
 @pytest.fixture(scope="module")
-def push_service() -> Iterator[PushService]:
-    with PushService() as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory, push_service: PushService) -> Iterator[LiveServer]:
     with LiveServer(tmp_path_factory.mktemp("push-browser"),
                     env={"PUSH_SERVICES": push_service.origin}) as server:

@@ -19,17 +19,10 @@ import requests
 from fitness_app.services.push.keys import b64url
 from tests.databases import PG_SKIP_REASON, postgres_schema
 from tests.live import LiveServer, post_form, register, wait_until
-from tests.pushservice import PushService
 from tests.services import TEST_REDIS_URL, require, shared_redis_reason
 from tests.sio_client import Listener
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def push_service() -> Iterator[PushService]:
-    with PushService() as service:
-        yield service
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,6 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
-def push_service() -> Iterator[PushService]:
-    with PushService() as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory, push_service: PushService) -> Iterator[LiveServer]:
     with LiveServer(tmp_path_factory.mktemp("push-live"),
                     env={"PUSH_SERVICES": push_service.origin}) as server:

@@ -20,7 +20,8 @@ from flask import Flask
 from fitness_app.extensions import db, socketio
 from fitness_app.models import User
 from fitness_app.realtime import presence, pubsub, push
-from fitness_app.realtime.presence import MemoryPresence, RedisPresence
+from fitness_app.realtime.presence import MemoryPresence
+from fitness_app.realtime.presence_redis import RedisPresence
 from fitness_app.services.notifications import replay, store
 from fitness_app.services.notifications.delivery import delivery
 from tests.conftest import log_workout

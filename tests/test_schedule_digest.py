@@ -16,6 +16,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
+from deploy.processes import wait_until
 from fitness_app.extensions import db
 from fitness_app.models import DueItem, User
 from fitness_app.services.notifications import store
@@ -184,3 +185,33 @@ def test_a_forged_or_stale_unsubscribe_link_changes_nothing(app, mailbox, clock)
         assert "not complete" in response.data.decode()
     with app.app_context():
         assert db.session.get(User, user_id(app, "ann")).digest_time is not None
+
+
+def test_a_digest_is_sent_at_most_once(app, mailbox, clock, caplog):
+    """Claimed before it leaves: a refused send is lost, never sent twice; tomorrow's comes.
+
+    The turn moves the digest's row to tomorrow in its COMMIT and only then
+    queues the mail, so a mail server that refuses it (or a crash before it
+    leaves) costs that day's digest, and no later turn, here or in another
+    worker, sends it again.
+    """
+    clock.move_to(utc(2026, 3, 20, 20))  # after today's 20:00 in Berlin: the first is tomorrow
+    register(app, "ann")
+    clock.move_to(utc(2026, 3, 21, 10))
+    notify(app, "ann", "Morning run")
+    mailbox.refusing = True
+    clock.move_to(utc(2026, 3, 21, 19))
+    assert turn(app) == 1
+    wait_until(lambda: "a mail was not sent" in caplog.text, timeout=10,
+               message="the refused digest to be logged")
+    mailbox.refusing = False
+    clock.move_to(utc(2026, 3, 21, 21, 59))
+    assert turn(app) == 0
+    assert mailbox.refused == 1 and mailbox.messages == []
+
+    clock.move_to(utc(2026, 3, 22, 12))
+    notify(app, "ann", "Lunch swim")
+    clock.move_to(utc(2026, 3, 22, 19))
+    assert turn(app) == 1
+    [mail] = mailbox.wait_for(1)
+    assert "Lunch swim" in mail.body

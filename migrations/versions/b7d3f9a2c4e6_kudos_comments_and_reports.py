@@ -4,7 +4,7 @@ Every existing workout starts at zero of each: there were no kudos or
 comments before this revision.
 
 Revision ID: b7d3f9a2c4e6
-Revises: f1c7a9d3b5e2
+Revises: f1c7a3e9d2b5
 Create Date: 2026-12-03 16:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7d3f9a2c4e6'
-down_revision = 'f1c7a9d3b5e2'
+down_revision = 'f1c7a3e9d2b5'
 branch_labels = None
 depends_on = None
 
@@ -71,6 +71,7 @@ def upgrade():
                                 name=op.f('fk_comment_reports_reporter_id_users'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_comment_reports')),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_comment_reports_reporter_id'), 'comment_reports',
                     ['reporter_id'], unique=False)

@@ -1,7 +1,8 @@
 """Account life cycle: password reset by email, password change, account deletion.
 
-A new password commits first; only then do other sessions end and mail leave,
-so a change that rolled back signs nobody out and tells nobody anything.
+A new password and the end of the other sessions commit together; only then
+do sockets close and mail leave, so a change that rolled back signs nobody out
+and tells nobody anything.
 """
 
 from __future__ import annotations
@@ -117,10 +118,11 @@ def set_password(user: User, password: str, *, keep_current: bool) -> None:
     reset ends every session, and the caller signs the user in anew.
     """
     new_hash = passwords.hash_password(password)
-    user.password_hash = new_hash
-    # One transaction: end_all's COMMIT stores the new password with the end of
-    # the other logins, so no outage in between leaves one without the other.
-    logins.end_all(user.id, keep_current=keep_current)
+    # One transaction: the new password, the end of the other logins and their
+    # push subscriptions commit together, so no failure in between leaves one
+    # without the others.
+    with logins.ending_all(user.id, keep_current=keep_current):
+        user.password_hash = new_hash
     mail.send_later(partial(_password_changed_message, user.id))
 
 
@@ -131,21 +133,20 @@ def reset_password(user: User, password: str) -> None:
 
 
 def delete_account(user: User) -> None:
-    """End every login of the user, then delete the user and, by ON DELETE CASCADE, their rows.
+    """Delete the user and, by ON DELETE CASCADE, their rows; then close their sockets.
 
-    The logins end first: ending them is what finds and closes the user's
-    sockets on every worker, and the cascade would remove those rows silently.
-    Then one DELETE, whatever the user's history: the database removes the
-    rows that reference the user without loading them. Before it, in the
-    same transaction, the counters that no cascade would touch move: the
-    follow counters of the people on the other side of their follows (three
-    UPDATEs, however many follows), and the kudos and comment counters of
-    other people's workouts the user reacted to.
+    One DELETE, whatever the user's history: the database removes the rows
+    that reference the user without loading them. The counters no cascade
+    would touch move in the same transaction: the follow counters of the
+    people on the other side of their follows (three UPDATEs, however many
+    follows), and the kudos and comment counters of other people's workouts
+    the user reacted to. It commits with the end of every login, so a
+    failure leaves the account and its sessions whole; the sockets close, on
+    every worker, only once it is gone.
     """
     user_id = user.id
-    logins.end_all(user_id)
-    follows.forget_user(user_id)
-    kudos.before_account_deleted(user_id)
-    comments.before_account_deleted(user_id)
-    db.session.execute(sa.delete(User).where(User.id == user_id))
-    db.session.commit()
+    with logins.ending_all(user_id):
+        follows.forget_user(user_id)
+        kudos.before_account_deleted(user_id)
+        comments.before_account_deleted(user_id)
+        db.session.execute(sa.delete(User).where(User.id == user_id))

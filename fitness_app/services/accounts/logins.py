@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -67,8 +69,22 @@ def end_all(user_id: int, *, keep_current: bool = False) -> None:
     """Every login of the user ends and every socket of the user closes, on every worker.
 
     With `keep_current`, the login of this request survives (a password change
-    signs out the other devices, not the one that changed it). Commits, together
-    with whatever the session already holds (the new password of that change).
+    signs out the other devices, not the one that changed it).
+    """
+    with ending_all(user_id, keep_current=keep_current):
+        pass
+
+
+@contextmanager
+def ending_all(user_id: int, *, keep_current: bool = False) -> Iterator[None]:
+    """End the user's logins in one COMMIT with what the block changes; then close sockets.
+
+    The logins' rows go (their push subscriptions with them, by ON DELETE
+    CASCADE), the block adds its own change (a new password, the account's
+    deletion), and one COMMIT stores it all: a failure anywhere leaves every
+    session, subscription and password as it was. Only after the COMMIT does
+    this browser sign out and do the user's sockets close. With `keep_current`,
+    the login of this request survives.
     """
     current_id = None
     if current_user.is_authenticated and current_user.id == user_id:
@@ -77,6 +93,7 @@ def end_all(user_id: int, *, keep_current: bool = False) -> None:
     if keep_current and current_id is not None:
         ending = ending.where(Login.id != current_id)
     db.session.execute(ending)
+    yield
     db.session.commit()
     if current_id is not None and not keep_current:
         logout_user()

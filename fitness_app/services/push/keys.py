@@ -10,7 +10,6 @@ never at import.
 from __future__ import annotations
 
 import base64
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, current_app
 from py_vapid import Vapid
+
+from config import instance_file
 
 _EXTENSION = "fitness_push_keys"
 KEY_FILE = "vapid_private_key.pem"
@@ -54,7 +55,7 @@ def load(private_key: str | None, subject: str, instance_dir: Path) -> VapidKeys
     if private_key:
         vapid = parse(private_key)
     else:
-        vapid = parse(_instance_key(instance_dir).decode())
+        vapid = parse(instance_file(instance_dir, KEY_FILE, _new_pem).decode())
     point = vapid.public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
@@ -77,28 +78,12 @@ def parse(private_key: str) -> Vapid:
         ) from exc
 
 
-def _instance_key(instance_dir: Path) -> bytes:
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    path = instance_dir / KEY_FILE
-    if not path.exists():
-        # Written aside, then linked into place: of several workers starting at
-        # once the first link wins, and none reads a file that is still empty.
-        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        draft = path.with_name(f"{KEY_FILE}.{os.getpid()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_bytes()
+def _new_pem() -> bytes:
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def b64url(raw: bytes) -> str:

@@ -5,6 +5,12 @@ mail task composes and sends it (`accounts.mail`), so SMTP never holds the
 loop or a batch. The composer reads what is unread when it runs, and returns
 no message when nothing is, or when the user turned the digest off meanwhile.
 
+At most once, by design: the turn that claims the digest's row moves it to
+tomorrow in its COMMIT, and only then is the mail queued. Two workers never
+claim the same row (SKIP LOCKED), and a crash, a restart or a mail server
+that refuses the message loses that day's digest (logged) rather than sending
+it twice; nothing retries it. Why: docs/architecture.md, "Digest delivery".
+
 Every digest carries `List-Unsubscribe` with an https link to a signed token
 and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): a mail
 client's one-click POST to that link turns the digest off, without a session
@@ -39,7 +45,11 @@ _FLOOR_KEY = "fitness_digest_floor"
 
 
 def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
-    """After COMMIT, queue one composer per claimed user; the mail task does the rest."""
+    """After COMMIT, queue one composer per claimed user; the mail task does the rest.
+
+    The COMMIT that precedes these has already moved each row to its next day:
+    the claim is the mark, so whatever becomes of the mail, no turn sends it again.
+    """
     return [partial(mail.send_later, partial(compose, item.user_id, now))
             for item in items if item.user_id in users]
 

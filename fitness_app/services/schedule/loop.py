@@ -20,7 +20,8 @@ transaction (`run_due`):
 5. delete one-off rows and move recurring ones to their next occurrence, then
    COMMIT: the notification and the row's new time commit together, so a
    crash before COMMIT leaves the row due and nothing sent, and after it the
-   row is no longer due. Mail is queued after COMMIT.
+   row is no longer due. Mail is queued after COMMIT, so it leaves at most
+   once (digest.py).
 
 Between turns the task yields (`socketio.sleep`), at once while work remains
 and for up to SCHEDULE_POLL_SECONDS when none does, so no turn holds the
