@@ -37,7 +37,8 @@ bench: $(VENV)/.dev bench/node_modules/.package-lock.json
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## make soak: three minutes of load on two workers with killed workers, Redis and PostgreSQL
-## stopped (bench/soak.py, private servers); prints the invariants and figures per fault
+## stopped (bench/soak.py, private servers), with push devices, reminders due at the kills and
+## an import cut by one; prints the invariants and figures per fault
 soak: $(VENV)/.dev
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 

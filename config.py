@@ -164,10 +164,11 @@ class Config:
     )
     # The scheduler (services/schedule/loop.py): every serving process runs one
     # unless SCHEDULE_ENABLED=0. It claims up to SCHEDULE_BATCH due rows per
-    # transaction, looks again after SCHEDULE_POLL_SECONDS when nothing is
-    # due, and drops what is SCHEDULE_LATE_SECONDS late or more.
+    # transaction (500: docs/architecture.md says why), looks again after
+    # SCHEDULE_POLL_SECONDS when nothing is due, and drops what is
+    # SCHEDULE_LATE_SECONDS late or more.
     SCHEDULE_ENABLED = os.environ.get("SCHEDULE_ENABLED", "1") != "0"
-    SCHEDULE_BATCH = int(os.environ.get("SCHEDULE_BATCH", "50"))
+    SCHEDULE_BATCH = int(os.environ.get("SCHEDULE_BATCH", "500"))
     SCHEDULE_POLL_SECONDS = float(os.environ.get("SCHEDULE_POLL_SECONDS", "5"))
     SCHEDULE_LATE_SECONDS = 3600
     # How new passwords are hashed: Werkzeug's method string, here its default

@@ -190,6 +190,13 @@ function attach(sock, user) {
       waiter.resolve(waiter);
     }
   });
+  // bench/social.py: a followed user's completion reaching each follower's socket.
+  sock.on("feed_item", (payload) => {
+    if (!feedWait || !payload || payload.title !== feedWait.tag || sock.benchFeedSeen === feedWait.tag) return;
+    sock.benchFeedSeen = feedWait.tag;
+    feedWait.arrivals.push(ms() - feedWait.start);
+    if (feedWait.arrivals.length >= feedWait.expected) feedWait.done();
+  });
   // The app refreshes every online badge after an announcement, in batches.
   sock.on("unread_count", () => {
     if (announcement && announcement.badgesExpected && sock.benchSeen && !sock.benchBadge) {
@@ -460,6 +467,36 @@ function stats() {
   };
 }
 
+/** feed_item being timed (bench/social.py): tag, start, expected, arrivals, done */
+let feedWait = null;
+
+/** `author` POSTs a completed workout; every open socket belongs to one of the author's
+ *  followers. Times the POST's response and the `feed_item` at each socket, from the
+ *  moment the POST is written. */
+async function feed({ base, author, timeoutMs = 60000 }) {
+  const tag = `f${runTag}${++tagSeq}`;
+  const expected = connectedCount();
+  const at = Number(process.hrtime.bigint()) / 1e9;
+  const start = ms();
+  const arrived = new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    feedWait = { tag, start, expected, arrivals: [], done: () => { clearTimeout(timer); resolve(); } };
+  });
+  const res = await request("POST", `${base}/workouts/new`, {
+    headers: { Cookie: sessions.get(author), "Content-Type": "application/x-www-form-urlencoded" },
+    body: form({ csrf_token: csrfToken, title: tag, activity: "run", duration_minutes: "30",
+                 distance_km: "5", performed_on: today(), completed: "y", visibility: "followers" }),
+  });
+  const postMs = ms() - start;
+  await arrived;
+  const arrivals = feedWait.arrivals;
+  feedWait = null;
+  return { status: res.status, postMs, expected, received: arrivals.length, at,
+           firstMs: arrivals.length ? arrivals[0] : null,
+           lastMs: arrivals.length ? arrivals[arrivals.length - 1] : null,
+           arrivals: percentiles(arrivals) };
+}
+
 async function close({ waitMs = 3000 } = {}) {
   for (const s of sockets) s.close();
   const n = sockets.length;
@@ -473,7 +510,7 @@ async function close({ waitMs = 3000 } = {}) {
   return { closed: n };
 }
 
-const COMMANDS = { login, connect, latency, broadcast, throughput, stats, close };
+const COMMANDS = { login, connect, latency, broadcast, throughput, stats, feed, close };
 
 // --- stdin loop ----------------------------------------------------------------
 

@@ -243,27 +243,53 @@ def burst(workdir: Path, url: str, mode: str, users: int, watchers: int,
 
 
 def turns(workdir: Path, url: str, users: int) -> dict[str, Any]:
-    """Every turn of the burst run in-process, each timed in CPU milliseconds."""
+    """Every turn of the burst run in-process, each timed in CPU milliseconds.
+
+    Also the longest stretch of CPU between two yields (`socketio.sleep`,
+    which a turn calls between its reads and computations and the fan-out
+    every 100 emits): what one turn holds a server's event loop for at most.
+    """
     from fitness_app import create_app
-    from fitness_app.extensions import db
+    from fitness_app.extensions import db, socketio
     from fitness_app.services.schedule import loop
 
     seed(url, users, datetime.now(UTC) - timedelta(seconds=5))
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     cpu_ms: list[float] = []
+    held_ms: list[float] = []
+    sleep = socketio.sleep
+    mark = [time.thread_time()]
+
+    turn_thread = threading.get_ident()
+
+    def timed_sleep(seconds: float = 0) -> None:
+        if threading.get_ident() != turn_thread:  # the push dispatchers' threads
+            sleep(seconds)
+            return
+        held_ms.append((time.thread_time() - mark[0]) * 1000)
+        sleep(seconds)
+        mark[0] = time.thread_time()
+
+    socketio.sleep = timed_sleep
     wall = time.monotonic()
-    with app.app_context():
-        while True:
-            start = time.thread_time()
-            claimed = loop.run_due()
-            cpu_ms.append((time.thread_time() - start) * 1000)
-            if not claimed:
-                break
-        db.engine.dispose()
+    try:
+        with app.app_context():
+            while True:
+                start = mark[0] = time.thread_time()
+                claimed = loop.run_due()
+                end = time.thread_time()
+                cpu_ms.append((end - start) * 1000)
+                held_ms.append((end - mark[0]) * 1000)
+                if not claimed:
+                    break
+            db.engine.dispose()
+    finally:
+        socketio.sleep = sleep
     return {"users": users, "turns": len(cpu_ms) - 1, "batch": app.config["SCHEDULE_BATCH"],
             "cpu_s": round(sum(cpu_ms) / 1000, 1), "wall_s": round(time.monotonic() - wall, 1),
             "turn_cpu_ms": {"p50": percentile(cpu_ms, 0.5), "p99": percentile(cpu_ms, 0.99),
-                            "max": max(cpu_ms)}}
+                            "max": max(cpu_ms)},
+            "between_yields_cpu_ms": {"p99": percentile(held_ms, 0.99), "max": max(held_ms)}}
 
 
 def idle(workdir: Path, url: str, mode: str, seconds: float, rounds: int) -> dict[str, Any]:

@@ -15,19 +15,25 @@ on their worker, and workouts are completed at a steady rate
 - Redis stopped for 15 s;
 - PostgreSQL stopped for 15 s (`pg_ctl stop -m fast`, as a restart for an upgrade).
 
+The newer features ride along (bench/soak_features.py): some people have a
+Web Push device at a local push service, reminders fall due on the minutes
+the kills wait for, and the first kill cuts an import of a zip of many files.
+
 At the end it waits for the last deliveries, checks the invariants against
 the database and prints them with the figures per fault (bench/soak_report.py);
 the exit status says whether every invariant held.
 
 Extension points: a fault is an `async` function of the `Environment`
-returning a `Fault` (add it to a schedule below); a new kind of traffic is a
-stream in `Load.streams`; a new promise is a check in soak_report.judge.
+returning a `Fault` (bench/soak_faults.py; add it to a schedule below); a new
+kind of traffic is a stream in `Load.streams` or a step of `Features.prepare`;
+a new promise is a check in soak_report.judge or soak_checks.judge_features.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import secrets
 import shutil
@@ -35,7 +41,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,22 +48,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from bench.soak_checks import expected_pushes, judge_features
+from bench.soak_faults import HEAL_SECONDS, FaultStep, kill_worker, log, stop_database, stop_redis
+from bench.soak_features import Features
 from bench.soak_load import Load
 from bench.soak_report import Fault, Report, judge, stored_rows
 from deploy.cluster import Cluster
 from deploy.processes import PostgresServer, RedisServer, free_port
+from tests.pushservice import PushService
 
 PASSWORD = "soak-password"
-# After a fault's return: time for the sockets to come back (the browser's
-# back-off reaches 5 s ±50 %) before the next fault, and for POSTs to show
-# recovery before the load ends.
-HEAL_SECONDS = 8.0
-FaultStep = Callable[["Environment"], Awaitable[Fault]]
-
-
-def log(message: str) -> None:
-    """Progress on stderr, so stdout holds only the report."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 class Environment:
@@ -68,6 +67,8 @@ class Environment:
         self.run_dir = Path(tempfile.mkdtemp(prefix="fitness-soak-"))
         self.database = PostgresServer("soak-postgres")
         self.redis = RedisServer(self.run_dir, "soak-redis")
+        self.push = PushService()
+        self.features: Features | None = None
         env = {
             **os.environ,
             "DATABASE_URL": self.database.url,
@@ -77,6 +78,9 @@ class Environment:
             "INSTANCE_PATH": str(self.run_dir / "instance"),
             "FLASK_CONFIG": "development",
             "PYTHONUNBUFFERED": "1",
+            "PUSH_SERVICES": self.push.origin,
+            # Every soak person subscribes from 127.0.0.1, one address.
+            "RATELIMIT_PUSH_SUBSCRIBE": "1000 per minute",
         }
         ports = [free_port() for _ in range(workers)]
         # No nginx: people reach their worker directly (see bench/soak_load.py).
@@ -87,6 +91,7 @@ class Environment:
         return [self.cluster.worker_url(i) for i in range(len(self.cluster.worker_ports))]
 
     def start(self, users: int) -> list[tuple[int, str]]:
+        self.push.__enter__()
         self.database.start()
         self.redis.start()
         self.cluster.migrate()
@@ -101,6 +106,7 @@ class Environment:
         self.cluster.stop()
         self.redis.stop()
         self.database.close()
+        self.push.__exit__(None, None, None)
         if keep_logs:
             log(f"worker logs kept in {self.run_dir}")
         else:
@@ -125,70 +131,35 @@ def create_people(url: str, count: int) -> list[tuple[int, str]]:
     return [(uid, email) for uid, email in found]
 
 
-# --- faults -------------------------------------------------------------------------
-
-
-def kill_worker(index: int) -> FaultStep:
-    async def inject(env: Environment) -> Fault:
-        fault = Fault(f"kill -9 worker {index}", "worker", time.monotonic(), worker=index)
-        log(fault.name)
-        await asyncio.to_thread(env.cluster.kill_worker, index)
-        await asyncio.to_thread(env.cluster.start_worker, index)  # waits for /healthz
-        fault.returned = time.monotonic()
-        log(f"worker {index} serves again")
-        return fault
-
-    return inject
-
-
-def stop_redis(seconds: float) -> FaultStep:
-    async def inject(env: Environment) -> Fault:
-        fault = Fault(f"Redis stopped {seconds:g} s", "redis", time.monotonic())
-        log(fault.name)
-        await asyncio.to_thread(env.redis.stop)
-        await asyncio.sleep(seconds)
-        await asyncio.to_thread(env.redis.start)
-        fault.returned = time.monotonic()
-        log("Redis answers again")
-        return fault
-
-    return inject
-
-
-def stop_database(seconds: float) -> FaultStep:
-    async def inject(env: Environment) -> Fault:
-        fault = Fault(f"PostgreSQL stopped {seconds:g} s", "database", time.monotonic())
-        log(fault.name)
-        await asyncio.to_thread(env.database.stop)
-        await asyncio.sleep(seconds)
-        await asyncio.to_thread(env.database.start)
-        fault.returned = time.monotonic()
-        log("PostgreSQL answers again")
-        return fault
-
-    return inject
-
-
 @dataclass
 class Schedule:
     seconds: float
     users: int
     rate: float
     steps: list[tuple[float, FaultStep]] = field(default_factory=list)
+    devices: bool = True  # every fifth person has a push device
+    reminders: bool = False  # reminders due on every minute of the run
+    import_files: int = 0  # generated GPX files in the import a kill cuts
 
 
 def full_schedule(seconds: float = 180, users: int = 120, rate: float = 4) -> Schedule:
-    """Faults spread over the run, each with time to recover before the next."""
+    """Faults spread over the run, each with time to recover before the next.
+
+    The kills wait for a minute on which reminders fall due: worker 0 dies
+    0.05 s after it (when that minute's turn commits, 0.01-0.08 s after it
+    here: one of the workers runs it, cut or not), with the import reading on
+    it; worker 1 a second before one (due while it is dead).
+    """
     return Schedule(seconds, users, rate, [
-        (seconds * 0.10, kill_worker(0)),
-        (seconds * 0.27, kill_worker(1)),
+        (seconds * 0.10, kill_worker(0, minute_offset=0.05, cut_import=True)),
+        (seconds * 0.27, kill_worker(1, minute_offset=-1.0)),
         (seconds * 0.45, stop_redis(15)),
         (seconds * 0.68, stop_database(15)),
-    ])
+    ], reminders=True, import_files=150)
 
 
 def short_schedule() -> Schedule:
-    """CI's half minute: one kill, one database restart."""
+    """CI's half minute: one kill, one database restart; four people with a push device."""
     return Schedule(30, 20, 4, [(4, kill_worker(0)), (15, stop_database(6))])
 
 
@@ -197,8 +168,11 @@ def short_schedule() -> Schedule:
 
 async def drive(env: Environment, accounts: list[tuple[int, str]], schedule: Schedule) -> Report:
     load = Load(env.urls, accounts, PASSWORD, schedule.rate)
+    features = env.features = Features(load, env.push if schedule.devices else None,
+                                       schedule.reminders, schedule.import_files)
     try:
         await load.sign_in_all()
+        await features.prepare(schedule.seconds)
         log(f"{len(load.people)} people signed in, each with a socket; load for "
             f"{schedule.seconds:g} s at {schedule.rate:g} workouts/s")
         faults: list[Fault] = []
@@ -207,21 +181,30 @@ async def drive(env: Environment, accounts: list[tuple[int, str]], schedule: Sch
         async def inject_all() -> None:
             # Faults never overlap: on a slow machine a restart can outlast the gap
             # to the next fault, which then waits until the sockets are back, and
-            # the load goes on until every fault has had time to heal.
+            # the load goes on until every fault has had time to heal. A step may
+            # wait (for a minute with reminders due): the load goes on meanwhile.
             ready = began
             for at, step in schedule.steps:
                 await asyncio.sleep(max(0.0, began + at - time.monotonic(),
                                         ready - time.monotonic()))
+                planned, load.deadline = load.deadline, math.inf
                 fault = await step(env)
                 faults.append(fault)
                 ready = fault.returned + HEAL_SECONDS
-                load.extend(ready)
+                load.deadline = max(planned, ready)
 
         await asyncio.gather(load.run(schedule.seconds), inject_all())
         log("load over; waiting for the last deliveries")
-        _, _, per_user, _ = await asyncio.to_thread(stored_rows, env.database.url)
+        url = env.database.url
+        waits = {"import": await features.wait_import(url, timeout=180)}
+        _, _, per_user, _ = await asyncio.to_thread(stored_rows, url)
         settled = await load.settle(per_user, timeout=60)
-        return await asyncio.to_thread(judge, load, faults, env.database.url, settled)
+        waits["expected_pushes"] = await asyncio.to_thread(expected_pushes, url, features)
+        waits["pushes"] = await features.settle_pushes(waits["expected_pushes"], timeout=30)
+        report = await asyncio.to_thread(judge, load, faults, url, settled)
+        report.say("newer features:")
+        await asyncio.to_thread(judge_features, report, load, features, faults, url, waits)
+        return report
     finally:
         await load.close()
         log("people gone; stopping the servers")

@@ -18,6 +18,7 @@ reported apart from the invariants.
 from __future__ import annotations
 
 import statistics
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ class Fault:
     began: float
     returned: float = 0.0  # the server answers again (healthz 200, PING, pg_isready)
     worker: int | None = None
+    at: float = field(default_factory=time.time)  # `began` on the wall clock (database times)
 
 
 @dataclass

@@ -140,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         digest,
         errors,
+        feed,
         goals,
         imports,
         main,
@@ -158,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.reset_bp)
     app.register_blueprint(digest.bp)
     app.register_blueprint(profiles.bp)
+    app.register_blueprint(feed.bp)
     app.register_blueprint(reactions.bp)
 
     @app.context_processor

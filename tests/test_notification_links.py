@@ -16,6 +16,7 @@ from fitness_app.services.notifications import replay, store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.notifications.links import workout_about
 from fitness_app.services.push import fanout
+from fitness_app.services.social import feed_items
 from tests.conftest import log_workout
 
 ROW = re.compile(
@@ -120,6 +121,8 @@ def test_an_inbox_page_looks_its_workouts_up_in_one_query(app, client, signed_in
             # The listener hears the whole engine: let the Web Push dispatcher
             # finish reading the devices of the workouts just logged first.
             assert fanout.current().wait_idle(10)
+            # And the feed_item fan-out of those workouts, which reads them too.
+            assert feed_items.wait_idle(10)
         sa.event.listen(engine, "before_cursor_execute", count)
         try:
             assert client.get("/notifications/").status_code == 200

@@ -71,3 +71,40 @@ def test_two_workers_run_each_due_item_exactly_once(database):
     shares = (loop.claimed_so_far(first), loop.claimed_so_far(second))
     assert min(shares) > 0, shares
     assert sum(shares) >= USERS
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_rows_another_worker_holds_are_waited_for_without_spinning(database):
+    """A worker mid-turn holds its rows (FOR UPDATE); one killed mid-turn holds them until
+    PostgreSQL notices. The other worker's loop skips them and must rest meanwhile, not
+    go round at once (it saw them due and claimed none), and take them once released."""
+    with built_app(database, SCHEDULE_POLL_SECONDS=5) as app:
+        seed(app, datetime.now(UTC))
+        with app.app_context():
+            holder = sa.create_engine(db.engine.url)
+        statements = []
+        try:
+            with holder.connect() as other:
+                other.execute(sa.text("SELECT id FROM due_items FOR UPDATE"))
+                with app.app_context():
+                    sa.event.listen(db.engine, "before_cursor_execute",
+                                    lambda *args: statements.append(1))
+                loop.start(app)
+                wait_until(lambda: statements, timeout=10, message="the loop's first turn")
+                began = len(statements)
+                window_ends = datetime.now(UTC) + timedelta(seconds=1.5)
+                wait_until(lambda: datetime.now(UTC) >= window_ends, timeout=5)
+                # A turn is two statements: a few turns in the window, not a hundred.
+                assert len(statements) - began <= 20
+                other.rollback()  # the holder's turn ends (or its connection dies)
+
+            def all_done() -> bool:
+                with app.app_context():
+                    pending = db.session.scalar(sa.select(sa.func.count()).select_from(DueItem))
+                    due = db.session.scalar(sa.select(sa.func.min(DueItem.due_at)))
+                    db.session.rollback()
+                    return pending == USERS and due > datetime.now(UTC)
+            wait_until(all_done, timeout=30, message="the released rows done and moved on")
+        finally:
+            loop.stop(app)
+            holder.dispose()

@@ -126,6 +126,7 @@ SCREENS = [
     Screen("goal-new", "/goals/new"),
     Screen("goal-edit-errors", lambda w: f"/goals/{w.goal_id}/edit", then=submit_empty),
     Screen("inbox", "/notifications/"),
+    Screen("feed", "/feed"),
     Screen("not-allowed", "/admin/", "member"),
     Screen("admin", "/admin/", "admin"),
     Screen("admin-errors", "/admin/", "admin", submit_empty),

@@ -37,7 +37,7 @@ class Workout(db.Model):
     __table_args__ = (
         sa.Index("ix_workouts_user_day", "user_id", "performed_on"),
         # Completed workouts of one owner and one visibility, newest first: the
-        # feed and the profiles read one range of it per (owner, visibility)
+        # profiles read one range of it per (owner, visibility)
         # they may see (services/social/visibility.py, `levels_for`), so no page grows with
         # history, nor walks past workouts the viewer may not see.
         sa.Index(
@@ -45,6 +45,17 @@ class Workout(db.Model):
             "user_id",
             "visibility",
             "performed_on",
+            "id",
+            postgresql_where=sa.text("completed_at IS NOT NULL"),
+            sqlite_where=sa.text("completed_at IS NOT NULL"),
+        ),
+        # The same per (owner, visibility), in id order: the feed takes each
+        # followed person's newest 20 ids below `before` from one range of it
+        # (services/social/feed.py), however long their history.
+        sa.Index(
+            "ix_workouts_feed",
+            "user_id",
+            "visibility",
             "id",
             postgresql_where=sa.text("completed_at IS NOT NULL"),
             sqlite_where=sa.text("completed_at IS NOT NULL"),

@@ -58,15 +58,23 @@ def through_message_queue(url: str, channel: str) -> Iterator[None]:
         current_app.extensions.pop(_EXTENSION_KEY, None)
 
 
+#: Emits between two yields of a long fan-out (a scheduler batch: two per user).
+YIELD_EVERY = 100
+
+
 def fan_out(packets: Iterable[Packet]) -> None:
-    """Emit (event, payload, to) packets with the collector paused, then yield once.
+    """Emit (event, payload, to) packets with the collector paused, then yield.
 
     Under eventlet an emit only queues packets for each socket's writer; the
     yield lets the writers send them now, before the caller's HTTP response.
+    A long fan-out (a scheduler batch of 500 users is 1,000 emits) also
+    yields every YIELD_EVERY emits, so other requests are served meanwhile.
     """
     with collector_paused():
-        for event, payload, to in packets:
+        for count, (event, payload, to) in enumerate(packets, 1):
             emit(event, payload, to=to)
+            if count % YIELD_EVERY == 0:
+                socketio.sleep(0)
         socketio.sleep(0)
 
 

@@ -4,7 +4,7 @@ Every existing workout starts at zero of each: there were no kudos or
 comments before this revision.
 
 Revision ID: b7d3f9a2c4e6
-Revises: f1c7a3e9d2b5
+Revises: f3a9c1d7b5e2
 Create Date: 2026-12-03 16:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7d3f9a2c4e6'
-down_revision = 'f1c7a3e9d2b5'
+down_revision = 'f3a9c1d7b5e2'
 branch_labels = None
 depends_on = None
 

@@ -34,8 +34,12 @@
                    typeof BroadcastChannel === "function");
   }
 
-  function importProgress(data) {
-    document.dispatchEvent(new CustomEvent("fitness:import_progress", { detail: data }));
+  // Events a page listens for as `fitness:<name>` on the document, in every tab
+  // (static/js/imports.js, feed.js): the leader dispatches and relays them.
+  var PAGE_EVENTS = ["import_progress", "feed_item"];
+
+  function pageEvent(name, data) {
+    document.dispatchEvent(new CustomEvent("fitness:" + name, { detail: data }));
   }
 
   function open(options) {
@@ -71,10 +75,12 @@
         on.presence(data);
         relay("presence", data);
       });
-      // An import's progress (static/js/imports.js listens): every tab may show it.
-      socket.on("import_progress", function (data) {
-        importProgress(data);
-        relay("import_progress", data);
+      // An import's progress, a feed's new item: every tab may show them.
+      PAGE_EVENTS.forEach(function (name) {
+        socket.on(name, function (data) {
+          pageEvent(name, data);
+          relay(name, data);
+        });
       });
       socket.on("connect", function () { status(true, false); });
       socket.on("disconnect", function (reason) {
@@ -217,7 +223,7 @@
       else if (m.type === "data" && m.name === "notification") on.notification(m.payload);
       else if (m.type === "data" && m.name === "unread_count") on.unread(m.payload.count);
       else if (m.type === "data" && m.name === "presence") on.presence(m.payload);
-      else if (m.type === "data" && m.name === "import_progress") importProgress(m.payload);
+      else if (m.type === "data" && PAGE_EVENTS.indexOf(m.name) !== -1) pageEvent(m.name, m.payload);
     };
 
     function lead() {

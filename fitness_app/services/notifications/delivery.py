@@ -37,7 +37,7 @@ from fitness_app.models import Notification
 from fitness_app.realtime import push
 from fitness_app.realtime.rooms import user_room
 from fitness_app.services.notifications.links import FRESH
-from fitness_app.services.notifications.payload import serialize
+from fitness_app.services.notifications.payload import Stored, serialize
 from fitness_app.services.notifications.unread_counts import unread_counts
 from fitness_app.services.push import fanout
 
@@ -71,7 +71,7 @@ class Delivery:
     """What one transaction will push once it commits."""
 
     def __init__(self) -> None:
-        self.notifications: list[Notification] = []
+        self.notifications: list[Notification | Stored] = []
         self.unread_users: set[int] = set()
         self.unread_known: dict[int, int] = {}
         self.abandoned = False
@@ -100,7 +100,7 @@ class Delivery:
                  for (user_id, key), payloads in by_key.items()]
         return sorted(found, key=lambda g: g.payloads[0]["id"])
 
-    def add(self, notification: Notification) -> None:
+    def add(self, notification: Notification | Stored) -> None:
         """Push this row, to its user's room or to everyone, after COMMIT.
 
         The user's new count comes from `unread_is`: `notify` has it already.

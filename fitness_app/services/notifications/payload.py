@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,29 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def serialize(notification: Notification, links: Links) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A personal notification just written by `store.notify_many`, with its row's values.
+
+    Read by `serialize` exactly as a `Notification` is; a plain record because
+    building an ORM object per row cost more than the batch's INSERT of it.
+    """
+
+    id: int
+    user_id: int
+    kind: str
+    title: str
+    message: str
+    data: dict[str, Any]
+    created_at: datetime
+    silent: bool
+    group_key: str | None = None
+    author_id: int | None = None
+    announcement_seq: int | None = None
+    read_at: datetime | None = None
+
+
+def serialize(notification: Notification | Stored, links: Links) -> dict[str, Any]:
     """The `notification` event payload named in the interface contract.
 
     A stored notification is serialised with the `links` of its batch

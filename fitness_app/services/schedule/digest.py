@@ -19,7 +19,6 @@ or a CSRF token; a person who opens it gets a page with a button.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -34,9 +33,9 @@ from fitness_app.models import DueItem, Notification, User
 from fitness_app.services import timezones
 from fitness_app.services.accounts import mail
 from fitness_app.services.notifications.unread_counts import is_unread_for
+from fitness_app.services.schedule.batch import Claimed, Work
 
 if TYPE_CHECKING:
-    from fitness_app.services.schedule.loop import Claimed
     from fitness_app.services.schedule.plan import Person
 
 LIMIT = 20
@@ -44,14 +43,14 @@ WINDOW = timedelta(hours=24)
 _FLOOR_KEY = "fitness_digest_floor"
 
 
-def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> Work:
     """After COMMIT, queue one composer per claimed user; the mail task does the rest.
 
     The COMMIT that precedes these has already moved each row to its next day:
     the claim is the mark, so whatever becomes of the mail, no turn sends it again.
     """
-    return [partial(mail.send_later, partial(compose, item.user_id, now))
-            for item in items if item.user_id in users]
+    return Work(after_commit=[partial(mail.send_later, partial(compose, item.user_id, now))
+                              for item in items if item.user_id in users])
 
 
 def compose(user_id: int, now: datetime) -> EmailMessage | None:

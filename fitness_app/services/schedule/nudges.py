@@ -2,14 +2,15 @@
 
 Read for a whole batch of users at once: one query for their goals, and one
 aggregate per period and calendar day over the (user_id, performed_on)
-index, grouped by user. Users without goals (`users.goal_count` 0) cost
-nothing, and a user whose goals are all achieved gets no notification.
+index, grouped by user; stored at once too (`store.notify_many`). Users
+without goals (`users.goal_count` 0) cost nothing, and a user whose goals are
+all achieved gets no notification.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,10 @@ from fitness_app.extensions import db
 from fitness_app.models import Goal, Workout
 from fitness_app.services import preferences, timezones, units
 from fitness_app.services.notifications import store
+from fitness_app.services.schedule.batch import Claimed, Work
 from fitness_app.services.training import goal_rules
 
 if TYPE_CHECKING:
-    from fitness_app.services.schedule.loop import Claimed
     from fitness_app.services.schedule.plan import Person
 
 PERIODS = ("week", "month")
@@ -30,8 +31,8 @@ PERIODS = ("week", "month")
 UNITS = {"workouts": "workouts", "distance_km": None, "duration_minutes": "minutes"}
 
 
-def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
-    """Notify each claimed user who has a week or month goal still open."""
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> Work:
+    """A nudge for each claimed user who has a week or month goal still open."""
     nudged = [users[item.user_id] for item in items
               if item.user_id in users and users[item.user_id].goal_count > 0]
     goals = _goals(user.id for user in nudged)
@@ -39,6 +40,7 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
     for user in nudged:
         if goals.get(user.id):
             by_day[timezones.local_today(user.timezone, now)].append(user)
+    drafts: list[store.Draft] = []
     for today, group in by_day.items():
         totals = {period: period_totals([u.id for u in group], period, today)
                   for period in PERIODS}
@@ -50,11 +52,11 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
             ]
             if open_goals:
                 title, message = wording(open_goals, unit)
-                store.notify(user.id, "goal_nudge", title, message,
-                             {"goals": [entry["data"] for entry in open_goals]},
-                             silent=preferences.is_silent(user, "goal_nudge", now),
-                             new_group=True)
-    return []
+                drafts.append(store.Draft(
+                    user.id, "goal_nudge", title, message,
+                    {"goals": [entry["data"] for entry in open_goals]},
+                    silent=preferences.is_silent(user, "goal_nudge", now)))
+    return Work(drafts)
 
 
 def _goals(user_ids: Iterable[int]) -> dict[int, list[sa.Row[Any]]]:

@@ -8,7 +8,6 @@ deletes the row by ON DELETE CASCADE.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,17 +20,18 @@ from fitness_app.services import preferences, timezones
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.payload import iso_utc
 from fitness_app.services.schedule import plan
+from fitness_app.services.schedule.batch import Claimed, Work
 from fitness_app.signals import workout_completed, workout_saved
 
 if TYPE_CHECKING:
-    from fitness_app.services.schedule.loop import Claimed
     from fitness_app.services.schedule.plan import Person
 
 
-def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
-    """Notify each claimed reminder whose workout is still planned with a time."""
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> Work:
+    """A reminder for each claimed row whose workout is still planned with a time."""
     ids = [item.workout_id for item in items if item.workout_id is not None]
     workouts = {w.id: w for w in db.session.scalars(sa.select(Workout).where(Workout.id.in_(ids)))}
+    drafts: list[store.Draft] = []
     for item in items:
         workout = workouts.get(item.workout_id)
         user = users.get(item.user_id)
@@ -41,16 +41,15 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[C
         if start is None:
             continue
         local = timezones.local_time(start, user.timezone)
-        store.notify(
+        drafts.append(store.Draft(
             user.id,
             "reminder",
             f"{workout.title} at {local:%H:%M}",
             starts_in(start, now, local),
             {"workout_id": workout.id, "starts_at": iso_utc(start)},
             silent=preferences.is_silent(user, "reminder", now),
-            new_group=True,  # its own popup and push, whatever else the turn stores
-        )
-    return []
+        ))
+    return Work(drafts)
 
 
 def starts_in(start: datetime, now: datetime, local: datetime) -> str:

@@ -2,13 +2,13 @@
 
 The seven days end with the user's today (their zone). One aggregate per
 batch and calendar day covers both weeks of every user in it, split by a
-CASE on the date and grouped by user.
+CASE on the date and grouped by user; the batch is stored at once
+(`store.notify_many`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,28 +18,28 @@ from fitness_app.extensions import db
 from fitness_app.models import Workout
 from fitness_app.services import preferences, timezones, units
 from fitness_app.services.notifications import store
+from fitness_app.services.schedule.batch import Claimed, Work
 from fitness_app.services.training.goal_rules import Totals
 
 if TYPE_CHECKING:
-    from fitness_app.services.schedule.loop import Claimed
     from fitness_app.services.schedule.plan import Person
 
 
-def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> list[Callable[[], None]]:
+def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> Work:
     by_day: dict[date, list[Person]] = defaultdict(list)
     for item in items:
         if (user := users.get(item.user_id)) is not None:
             by_day[timezones.local_today(user.timezone, now)].append(user)
+    drafts: list[store.Draft] = []
     for today, group in by_day.items():
         weeks = two_weeks([user.id for user in group], today)
         for user in group:
             recent, previous = weeks.get(user.id, (Totals(), Totals()))
             title, message = wording(recent, previous, units.of(user))
-            store.notify(user.id, "weekly_summary", title, message,
-                         figures(recent, previous, today),
-                         silent=preferences.is_silent(user, "weekly_summary", now),
-                         new_group=True)
-    return []
+            drafts.append(store.Draft(
+                user.id, "weekly_summary", title, message, figures(recent, previous, today),
+                silent=preferences.is_silent(user, "weekly_summary", now)))
+    return Work(drafts)
 
 
 def two_weeks(user_ids: list[int], today: date) -> dict[int, tuple[Totals, Totals]]:

@@ -20,6 +20,7 @@ from fitness_app.models import User, Workout, utcnow
 from fitness_app.services import units
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
+from fitness_app.services.social import feed_items
 from fitness_app.signals import (
     workout_changed,
     workout_completed,
@@ -82,16 +83,20 @@ def _completion_flow(workout: Workout) -> None:
 
 
 def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
-    """Save a workout; a completed one fires the completion flow in the same commit."""
+    """Save a workout; a completed one fires the completion flow in the same commit,
+    and after it the followers' open feeds hear of it."""
     with delivery():
         workout = Workout(
             user_id=user_id, completed_at=utcnow() if completed else None, **data.as_dict()
         )
         db.session.add(workout)
         db.session.flush()
+        workout_id = workout.id
         workout_saved.send(workout, workout=workout, created=True)
         if completed:
             _completion_flow(workout)
+    if completed:
+        feed_items.announce_completed(workout_id)
     return workout
 
 
@@ -110,7 +115,8 @@ def add_past_workout(user_id: int, data: WorkoutInput, completed_at: datetime) -
 
 
 def complete_workout(user_id: int, workout_id: int) -> Completion:
-    """Complete a planned workout once, however many requests race to do it."""
+    """Complete a planned workout once, however many requests race to do it;
+    after the COMMIT, the followers' open feeds hear of it."""
     with delivery() as unit:
         result = db.session.execute(
             sa.update(Workout)
@@ -122,11 +128,15 @@ def complete_workout(user_id: int, workout_id: int) -> Completion:
             .values(completed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        completed = result.rowcount == 1
+        if completed:
             workout = db.session.get(Workout, workout_id, populate_existing=True)
             _completion_flow(workout)
-            return Completion.COMPLETED
-        unit.abandon()
+        else:
+            unit.abandon()
+    if completed:
+        feed_items.announce_completed(workout_id)
+        return Completion.COMPLETED
     exists = db.session.scalar(
         sa.select(Workout.id).where(Workout.id == workout_id, Workout.user_id == user_id)
     )

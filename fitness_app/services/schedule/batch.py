@@ -1,0 +1,44 @@
+"""A batch of claimed due rows, and what each kind's module makes of it.
+
+A kind's module (`reminders`, `nudges`, `summaries`, `digest`) reads what it
+needs for the whole batch at once and decides what to say; it writes
+nothing. It hands back a `Work`: the notifications to store and the actions
+for after COMMIT. The loop then writes the whole batch in a fixed number of
+statements (`store.notify_many`, the due rows moved on) and commits, so every
+computation comes before the first write: on SQLite a write takes the
+database's one write lock until COMMIT, and the loop may only yield to other
+requests before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fitness_app.services.notifications.store import Draft
+
+AfterCommit = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One due row, as claimed."""
+
+    id: int
+    kind: str
+    user_id: int
+    workout_id: int | None
+    due_at: datetime
+
+
+@dataclass
+class Work:
+    """What a kind's module made of its claimed rows: notifications, then actions after COMMIT."""
+
+    drafts: list[Draft] = field(default_factory=list)
+    after_commit: list[AfterCommit] = field(default_factory=list)
+
+    def add(self, other: Work) -> None:
+        self.drafts += other.drafts
+        self.after_commit += other.after_commit
