@@ -19,6 +19,7 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import Block, Comment, Follow, Kudos, User, Workout
 from fitness_app.services.social import comments as comments_service
 from tests.conftest import built_app, log_workout, signed_in_client
+from tests.databases import POSTGRESQL
 
 
 def user_id(app: Flask, username: str) -> int:
@@ -405,3 +406,32 @@ def test_people_who_blocked_each_other_neither_see_nor_hear_of_each_other_elsewh
     owner_sees = c["owner"].get(f"/workouts/{workout}").text
     assert "carl was here" in owner_sees and "dave was here" in owner_sees
     assert '<a class="user-link" href="/u/carl">carl</a>' in owner_sees
+
+
+@pytest.mark.parametrize("database", [POSTGRESQL], indirect=True)
+@pytest.mark.parametrize("action", ["kudos", "comments"])
+def test_a_workout_deleted_between_the_check_and_the_insert_is_a_404(app, database, action):
+    """PostgreSQL runs the deletion beside the reaction: the INSERT then finds no workout."""
+    c = people(app, "owner", "bob")
+    workout = public_workout(app, c["owner"], "owner")
+    with app.app_context():
+        engine = db.engine
+    other = sa.create_engine(database)
+    table = "kudos" if action == "kudos" else "comments"
+
+    deleted = threading.Event()
+
+    def delete_first(conn, cursor, statement, *args) -> None:
+        if statement.startswith(f"INSERT INTO {table}") and not deleted.is_set():
+            deleted.set()
+            with other.begin() as deleting:
+                deleting.execute(sa.text("DELETE FROM workouts WHERE id = :id"),
+                                 {"id": workout})
+
+    sa.event.listen(engine, "before_cursor_execute", delete_first)
+    try:
+        response = c["bob"].post(f"/workouts/{workout}/{action}", data={"body": "Hi"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", delete_first)
+        other.dispose()
+    assert deleted.is_set() and response.status_code == 404

@@ -58,6 +58,23 @@ def add(author: User, workout_id: int, body: str) -> int | None:
 
     None when the author may not see the workout, as when it does not exist.
     """
+    try:
+        first = _store(author, workout_id, body)
+    except sa.exc.IntegrityError:
+        # The workout's deletion committed between the visibility probe and the INSERT.
+        return None
+    if first is None:
+        return None
+    news, after = first
+    while after is not None:
+        socketio.sleep(0)
+        with delivery():
+            after = news.send(after)
+    return news.comment_id
+
+
+def _store(author: User, workout_id: int, body: str) -> tuple[_News, int | None] | None:
+    """The comment, its counter, the owner and the first batch, in one transaction."""
     with delivery() as unit:
         workout = db.session.scalar(visible_workouts(author.id).where(Workout.id == workout_id))
         if workout is None:
@@ -79,11 +96,7 @@ def add(author: User, workout_id: int, body: str) -> int | None:
                      {"username": author.username, "workout_id": workout.id})
         owner = [] if workout.user_id == author.id else [workout.user_id]
         after = news.send(0, also=owner)
-    while after is not None:
-        socketio.sleep(0)
-        with delivery():
-            after = news.send(after)
-    return comment_id
+    return news, after
 
 
 def _message(username: str, workout_title: str, body: str) -> str:

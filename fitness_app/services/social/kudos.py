@@ -36,6 +36,14 @@ def give(giver: User, workout_id: int) -> Given:
 
     A workout the giver may not see is NOT_FOUND, as one that does not exist.
     """
+    try:
+        return _give(giver, workout_id)
+    except sa.exc.IntegrityError:
+        # Its deletion committed between the visibility probe and the INSERT.
+        return Given.NOT_FOUND
+
+
+def _give(giver: User, workout_id: int) -> Given:
     with delivery() as unit:
         workout = db.session.scalar(visible_workouts(giver.id).where(Workout.id == workout_id))
         outcome = _record(giver, workout)

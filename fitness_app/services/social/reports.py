@@ -46,11 +46,16 @@ def report(reporter: User, comment_id: int, reason: str | None) -> int | None:
         db.session.rollback()
         return None
     workout_id = found[1].id
-    insert_ignoring_duplicates(CommentReport, {
-        "comment_id": comment_id, "reporter_id": reporter.id, "reason": reason or None,
-        "created_at": utcnow(),
-    })
-    db.session.commit()
+    try:
+        insert_ignoring_duplicates(CommentReport, {
+            "comment_id": comment_id, "reporter_id": reporter.id, "reason": reason or None,
+            "created_at": utcnow(),
+        })
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # The comment's deletion committed between the probe and the INSERT.
+        db.session.rollback()
+        return None
     return workout_id
 
 
