@@ -328,7 +328,8 @@ def test_screen_fits_is_accessible_and_shows_popups(browser, world, screen: Scre
 
 
 DARK_SCREENS = [s for s in SCREENS if s.name in
-                {"sign-in-errors", "welcome", "workouts", "goals", "inbox", "admin-errors"}]
+                {"sign-in-errors", "welcome", "workouts", "goals", "inbox", "admin-errors",
+                 "workout-report", "admin-reports"}]
 
 
 @pytest.mark.parametrize("screen", DARK_SCREENS, ids=[s.name for s in DARK_SCREENS])
