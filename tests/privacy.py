@@ -25,8 +25,11 @@ from werkzeug.test import TestResponse
 from fitness_app.extensions import db
 from fitness_app.models import (
     Block,
+    Comment,
+    CommentReport,
     Follow,
     Goal,
+    Kudos,
     Login,
     Notification,
     PushDevice,
@@ -70,6 +73,11 @@ def done_title(level: str) -> str:
 
 def planned_title(level: str) -> str:
     return f"Mx {level} planned ride"
+
+
+def comment_body(level: str) -> str:
+    """The owner's comment on their own completed workout of `level`."""
+    return f"Mx {level} owner comment"
 
 
 @dataclass
@@ -157,6 +165,52 @@ class World:
             db.session.commit()
         return name
 
+    def host_workout(self) -> int:
+        """A new public workout of `host`, a user the others neither follow nor block."""
+        with self.app.app_context():
+            workout = Workout(user_id=self.ids["host"], title="Host's run", activity="run",
+                              duration_minutes=20, performed_on=date.today(),
+                              visibility="public", completed_at=sa.func.now())
+            db.session.add(workout)
+            db.session.commit()
+            return workout.id
+
+    def set_visibility(self, workout_id: int, level: str) -> None:
+        with self.app.app_context():
+            db.session.execute(sa.update(Workout).where(Workout.id == workout_id)
+                               .values(visibility=level))
+            db.session.commit()
+        self.levels[workout_id] = level
+
+    def comment(self, author: str, workout_id: int, body: str = "") -> int:
+        """A comment written straight into its table (and its workout's counter)."""
+        self._spares += 1
+        with self.app.app_context():
+            comment = Comment(workout_id=workout_id, user_id=self.user_id(author),
+                              body=body or f"Spare comment {self._spares}")
+            db.session.add(comment)
+            db.session.execute(sa.update(Workout).where(Workout.id == workout_id)
+                               .values(comments_count=Workout.comments_count + 1))
+            db.session.commit()
+            return comment.id
+
+    def kudos(self, giver: str, workout_id: int) -> None:
+        """Kudos written straight into their table (and the workout's counter)."""
+        with self.app.app_context():
+            db.session.add(Kudos(workout_id=workout_id, user_id=self.user_id(giver)))
+            db.session.execute(sa.update(Workout).where(Workout.id == workout_id)
+                               .values(kudos_count=Workout.kudos_count + 1))
+            db.session.commit()
+
+    def reported_comment(self) -> int:
+        """A comment on one of the owner's public workouts, reported by a stranger."""
+        comment_id = self.comment("owner", self.done["public"])
+        with self.app.app_context():
+            db.session.add(CommentReport(comment_id=comment_id,
+                                         reporter_id=self.ids["stranger"]))
+            db.session.commit()
+        return comment_id
+
     def owner_goal(self) -> int:
         with self.app.app_context():
             goal = Goal(user_id=self.ids["owner"], kind="workouts", target=5, period="week")
@@ -196,16 +250,18 @@ def build_world(app: Flask) -> World:
     clients = {name: signed_in_client(app, name, admin=name == "admin")
                for name in SIGNED_IN}
     clients["anonymous"] = app.test_client()
+    clients["host"] = signed_in_client(app, "host")
     for client in clients.values():
         client.get("/workouts/")  # reads the welcome message, so pages compare equal
     world = World(app, clients, {})
-    world.ids = {name: world.user_id(name) for name in SIGNED_IN}
+    world.ids = {name: world.user_id(name) for name in (*SIGNED_IN, "host")}
     owner = clients["owner"]
     for level in LEVELS:
         assert log_workout(owner, title=done_title(level), visibility=level).status_code == 302
         assert log_workout(owner, title=planned_title(level), visibility=level,
                            completed=None).status_code == 302
-        world.secrets |= {done_title(level): level, planned_title(level): level}
+        world.secrets |= {done_title(level): level, planned_title(level): level,
+                          comment_body(level): level}
     owner.get("/workouts/")
     world.secrets |= {"mx-owner-upload.gpx": None, "Mx owner browser": None}
     ids = world.ids
@@ -229,6 +285,8 @@ def build_world(app: Flask) -> World:
                          elevation_gain_m=12.0, route=ROUTE, points=3)
             for level in LEVELS])
         db.session.commit()
+    for level in LEVELS:
+        world.comment("owner", world.done[level], comment_body(level))
     return world
 
 

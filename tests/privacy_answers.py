@@ -94,6 +94,8 @@ def allowed(world: World, viewer: str, method: str, path: str, data: dict[str, A
              ) -> tuple[Problems, TestResponse]:
     """`viewer` gets an `ok` answer showing nothing beyond what they see (`sees`: narrower)."""
     response = world.request(viewer, method, path, data)
+    if method != "GET":
+        world.request(viewer, "GET", "/workouts/")  # reads its flash message
     problems = []
     if response.status_code not in ok:
         problems.append(f"{viewer} {method} {path}: {response.status_code}, not one of {ok}")

@@ -3,6 +3,7 @@ the feed: each checks every viewer against the rule of who sees what."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 
@@ -157,3 +158,65 @@ class ShowsFeed:
                                   None, (200,), sees=sees)[0]
             problems += found
         return problems
+
+
+@dataclass(frozen=True)
+class ReactsToWorkout:
+    """Reacts to a workout by id (kudos, a comment): whoever may see it may, the owner
+    answered `owner`; anyone else gets a missing id's 404, and nothing changes.
+    """
+
+    path: str
+    data: dict[str, str] | None = None
+    owner: int = 303
+
+    def check(self, world: World, method: str) -> Problems:
+        problems: Problems = []
+        missing = self.path.format(id=MISSING_ID)
+        for level in LEVELS:
+            real = self.path.format(id=world.spare_workout(level))
+            problems += signed_out(world, method, real, missing, self.data)
+            for viewer in SIGNED_IN:
+                if viewer == "owner" or level in SEES[viewer]:
+                    ok = (self.owner,) if viewer == "owner" else (303,)
+                    problems += allowed(world, viewer, method, real, self.data, ok)[0]
+                else:
+                    problems += like_missing(world, viewer, method, real, missing, self.data)
+        return problems
+
+
+@dataclass(frozen=True)
+class ActsOnComment:
+    """Acts on a comment by id, written by the owner or by their follower on each of the
+    owner's workouts: done for whom `may(viewer, author, level)`; for anyone else the
+    404 of a missing id, and nothing changes. Each allowed act gets a comment of its own.
+    """
+
+    path: str
+    may: Callable[[str, str, str], bool]
+    data: dict[str, str] | None = None
+
+    def check(self, world: World, method: str) -> Problems:
+        problems: Problems = []
+        missing = self.path.format(id=MISSING_ID)
+        for level, author in product(LEVELS, ("owner", "follower")):
+            workout = world.spare_workout(level)
+            real = self.path.format(id=world.comment(author, workout))
+            problems += signed_out(world, method, real, missing, self.data)
+            for viewer in SIGNED_IN:
+                if self.may(viewer, author, level):
+                    mine = self.path.format(id=world.comment(author, workout))
+                    problems += allowed(world, viewer, method, mine, self.data, (303,))[0]
+                else:
+                    problems += like_missing(world, viewer, method, real, missing, self.data)
+        return problems
+
+
+def may_delete(viewer: str, author: str, level: str) -> bool:
+    """Its author (while they see it), the workout's owner, an admin."""
+    return viewer in ("owner", "admin") or (viewer == author and level in SEES[viewer])
+
+
+def may_report(viewer: str, author: str, level: str) -> bool:
+    """Whoever sees it."""
+    return level in SEES[viewer]

@@ -17,10 +17,12 @@ from tests.databases import DATABASE_PARAMS
 from tests.privacy import (
     LEVELS,
     NON_OWNERS,
+    SEES,
     SIGNED_IN,
     World,
     matrix_world,
 )
+from tests.privacy_answers import Problems, allowed
 
 _WORKOUT_IDS = re.compile(r'"workout_id": (\d+)|/workouts/(\d+)')
 
@@ -85,4 +87,66 @@ def test_socket_events_reach_no_one_the_rule_keeps_out(world: World) -> None:
                 problems.append(f"{viewer} heard {event['name']} about workouts {unseen}")
             if leaks := world.leaked(viewer, json.dumps(event["args"])):
                 problems.append(f"{viewer} heard {event['name']} showing {leaks}")
+    assert not problems, "\n".join(problems)
+
+
+def test_blocking_hides_comments_both_ways_on_anyones_workout(world: World) -> None:
+    """The owner's comment and kudos on a third person's public workout: hidden from those
+    in a block with the owner, either way."""
+    workout = world.host_workout()
+    body = "Mx owner word on the host run"
+    world.secrets[body] = "public"
+    world.comment("owner", workout, body)
+    world.kudos("owner", workout)
+    problems = []
+    for viewer in SIGNED_IN:
+        found, page = allowed(world, viewer, "GET", f"/workouts/{workout}", None, (200,))
+        named = 'href="/u/owner"' in page.get_data(as_text=True)
+        if named != bool(SEES[viewer]):
+            found.append(f"{viewer} GET /workouts/{workout}: "
+                         f"{'names' if named else 'does not name'} the owner")
+        problems += found
+    assert not problems, "\n".join(problems)
+
+
+def _inbox_problems(world: World) -> Problems:
+    """What each viewer's inbox, notifications API and export show that they may not see."""
+    problems: Problems = []
+    for viewer in NON_OWNERS:
+        for path in ("/api/notifications?after=0", "/notifications/", "/settings/export"):
+            problems += allowed(world, viewer, "GET", path, None, (200,))[0]
+    return problems
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_comment_notifies_earlier_commenters_only_while_they_may_see(world: World,
+                                                                        level: str) -> None:
+    """Everyone commented on a public workout; it became `level`; then the owner comments."""
+    workout = world.spare_workout("public")
+    for viewer in NON_OWNERS:
+        world.comment(viewer, workout)
+    world.set_visibility(workout, level)
+    body = f"Mx {level} late word"
+    world.secrets[body] = level
+    assert world.request("owner", "POST", f"/workouts/{workout}/comments",
+                         {"body": body}).status_code == 303
+    problems = _inbox_problems(world)
+    for viewer in NON_OWNERS:
+        told = body in world.request(viewer, "GET", "/api/notifications?after=0").text
+        if told != (level in SEES[viewer]):
+            problems.append(f"{viewer} {'was' if told else 'was not'} told of a comment "
+                            f"on a {level} workout")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_comment_notifies_no_earlier_commenter_in_a_block_with_its_author(world: World
+                                                                             ) -> None:
+    workout = world.host_workout()
+    for viewer in NON_OWNERS:
+        world.comment(viewer, workout)
+    body = "Mx owner late word on the host run"
+    world.secrets[body] = "public"
+    assert world.request("owner", "POST", f"/workouts/{workout}/comments",
+                         {"body": body}).status_code == 303
+    problems = _inbox_problems(world)
     assert not problems, "\n".join(problems)

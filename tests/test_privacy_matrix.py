@@ -27,19 +27,23 @@ from tests.databases import DATABASE_PARAMS
 from tests.privacy import World, matrix_world
 from tests.privacy_own import AdminOnly, OwnAction, OwnersRow, OwnPage, Public
 from tests.privacy_social import (
+    ActsOnComment,
     ActsOnProfile,
     OwnersWorkout,
+    ReactsToWorkout,
     ShowsFeed,
     ShowsProfile,
     ShowsWorkout,
+    may_delete,
+    may_report,
 )
 
 EDIT_FORM = {"title": "Edited", "activity": "run", "duration_minutes": "40",
              "performed_on": date.today().isoformat()}
 GOAL_FORM = {"kind": "workouts", "target": "7", "period": "month"}
 
-Check = (ShowsWorkout | OwnersWorkout | ShowsFeed | ShowsProfile | ActsOnProfile | OwnersRow
-         | OwnPage | OwnAction | Public | AdminOnly)
+Check = (ShowsWorkout | OwnersWorkout | ReactsToWorkout | ActsOnComment | ShowsFeed
+         | ShowsProfile | ActsOnProfile | OwnersRow | OwnPage | OwnAction | Public | AdminOnly)
 
 # Every rule of the URL map, by (endpoint, method): the one table to extend.
 ROUTES: dict[tuple[str, str], Check] = {
@@ -50,6 +54,13 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("workouts.edit", "POST"): OwnersWorkout("/workouts/{id}/edit", EDIT_FORM),
     ("workouts.delete", "POST"): OwnersWorkout("/workouts/{id}/delete"),
     ("workouts.complete", "POST"): OwnersWorkout("/workouts/{id}/complete", planned=True),
+    # Reacts to a workout, or acts on a comment.
+    ("reactions.give_kudos", "POST"): ReactsToWorkout("/workouts/{id}/kudos", owner=400),
+    ("reactions.add_comment", "POST"):
+        ReactsToWorkout("/workouts/{id}/comments", {"body": "Nice one"}),
+    ("reactions.delete_comment", "POST"): ActsOnComment("/comments/{id}/delete", may_delete),
+    ("reactions.report_comment", "POST"):
+        ActsOnComment("/comments/{id}/report", may_report, {"reason": "spam"}),
     # Shows a profile, or acts on one's relation to it.
     ("profiles.show", "GET"): ShowsProfile("/u/{name}"),
     ("profiles.follow", "POST"): ActsOnProfile("/u/{name}/follow", ("blocked", "blocker")),
@@ -127,6 +138,11 @@ ROUTES: dict[tuple[str, str], Check] = {
     # Admins only.
     ("admin.index", "GET"): AdminOnly("/admin/"),
     ("admin.broadcast", "POST"): AdminOnly("/admin/broadcast", {"message": "Mx hello all"}),
+    ("admin.report_list", "GET"): AdminOnly("/admin/reports"),
+    ("admin.delete_reported", "POST"):
+        AdminOnly("/admin/reports/{id}/delete", make=World.reported_comment),
+    ("admin.dismiss_reports", "POST"):
+        AdminOnly("/admin/reports/{id}/dismiss", make=World.reported_comment),
 }
 
 
