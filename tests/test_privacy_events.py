@@ -16,13 +16,14 @@ from fitness_app.extensions import socketio
 from tests.databases import DATABASE_PARAMS
 from tests.privacy import (
     LEVELS,
+    MISSING_ID,
     NON_OWNERS,
     SEES,
     SIGNED_IN,
     World,
     matrix_world,
 )
-from tests.privacy_answers import Problems, allowed
+from tests.privacy_answers import Problems, allowed, like_missing
 
 _WORKOUT_IDS = re.compile(r'"workout_id": (\d+)|/workouts/(\d+)')
 
@@ -96,9 +97,12 @@ def test_blocking_hides_comments_both_ways_on_anyones_workout(world: World) -> N
     workout = world.host_workout()
     body = "Mx owner word on the host run"
     world.secrets[body] = "public"
-    world.comment("owner", workout, body)
+    comment = world.comment("owner", workout, body)
     world.kudos("owner", workout)
     problems = []
+    for viewer in ("blocked", "blocker"):
+        problems += like_missing(world, viewer, "POST", f"/comments/{comment}/report",
+                                 f"/comments/{MISSING_ID}/report")
     for viewer in SIGNED_IN:
         found, page = allowed(world, viewer, "GET", f"/workouts/{workout}", None, (200,))
         named = 'href="/u/owner"' in page.get_data(as_text=True)

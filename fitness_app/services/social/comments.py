@@ -150,11 +150,16 @@ class _News:
 
 
 def visible_comment(viewer_id: int, comment_id: int) -> tuple[Comment, Workout] | None:
-    """The comment and its workout when `viewer_id` may see the workout; else None."""
+    """The comment and its workout when `viewer_id` may see both; else None.
+
+    As on the page (`page`), a comment whose author is in a block with the
+    viewer, either way, is not seen, even on a workout the viewer sees.
+    """
     row = db.session.execute(
         sa.select(Comment, Workout)
         .join(Workout, Workout.id == Comment.workout_id)
-        .where(Comment.id == comment_id, seen_by(viewer_id))
+        .where(Comment.id == comment_id, seen_by(viewer_id),
+               ~blocked_either_way(viewer_id, Comment.user_id))
     ).first()
     return (row[0], row[1]) if row else None
 
