@@ -176,11 +176,14 @@ class World:
             return workout.id
 
     def set_visibility(self, workout_id: int, level: str) -> None:
+        """Change a workout's visibility, and so who may read its title from now on."""
         with self.app.app_context():
+            title = db.session.scalar(sa.select(Workout.title).where(Workout.id == workout_id))
             db.session.execute(sa.update(Workout).where(Workout.id == workout_id)
                                .values(visibility=level))
             db.session.commit()
         self.levels[workout_id] = level
+        self.secrets[title] = level
 
     def comment(self, author: str, workout_id: int, body: str = "") -> int:
         """A comment written straight into its table (and its workout's counter)."""
