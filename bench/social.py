@@ -139,16 +139,19 @@ def feed_pages(store: Any, workdir: Path, args: argparse.Namespace) -> dict[str,
             first = client.get("/feed")
             assert first.status_code == 200 and first.get_data(as_text=True).count(
                 'class="item feed-item"') == 20, f"{name}: the feed's first page is not full"
-            # A page far down: ten pages of 20 on.
-            before = None
-            for _ in range(10):
-                page = client.get("/feed" + (f"?before={before}" if before else ""))
-                before = int(page.get_data(as_text=True).split("/feed?before=")[1].split('"')[0])
+            # A page far down: ten pages of 20 on, or the last one a small run has.
+            before, depth, html = None, 0, first.get_data(as_text=True)
+            while depth < 10 and "/feed?before=" in html:
+                before = int(html.split("/feed?before=")[1].split('"')[0])
+                depth += 1
+                html = client.get(f"/feed?before={before}").get_data(as_text=True)
+            out[f"{name}Depth"] = depth + 1
             clients[name] = (client, before)
         times: dict[str, list[float]] = {f"{n} {p}": [] for n in clients for p in ("1", "10")}
         for _ in range(args.pages):
             for name, (client, before) in clients.items():
-                for label, path in (("1", "/feed"), ("10", f"/feed?before={before}")):
+                for label, path in (("1", "/feed"),
+                                    ("10", f"/feed?before={before}" if before else "/feed")):
                     t0 = time.perf_counter()
                     assert client.get(path).status_code == 200
                     times[f"{name} {label}"].append((time.perf_counter() - t0) * 1000)
@@ -160,6 +163,14 @@ def feed_pages(store: Any, workdir: Path, args: argparse.Namespace) -> dict[str,
         log(f"feed/{store.name}: {key}: p25 {figures['p25']:.1f} ms, "
             f"p50 {figures['p50']:.1f} ms, p90 {figures['p90']:.1f} ms")
     return out
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The value at quantile `q` (nearest rank; the median for 0.5)."""
+    ordered = sorted(values)
+    if q == 0.5:
+        return statistics.median(ordered)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -257,12 +268,22 @@ def report(results: dict[str, Any]) -> str:
             lines += [f"| {i + 1} | {r['postMs']:.1f} | {r['firstMs'] or 0:.1f} | "
                       f"{r['lastMs'] or 0:.1f} | {r['received']}/{r['expected']} | "
                       f"{r['lag']['max'] or 0:.1f} |" for i, r in enumerate(out["rounds"])]
+            for label, q in (("p50", 0.5), ("p99", 0.99)):
+                cells = [quantile([r[k] or 0 for r in out["rounds"]], q)
+                         for k in ("postMs", "firstMs", "lastMs")]
+                lines.append(f"| {label} | " + " | ".join(f"{c:.1f}" for c in cells) + " | | "
+                             f"{quantile([r['lag']['max'] or 0 for r in out['rounds']], q):.1f} |")
         else:
             lines += [f"\n{key}: following {out['followees']} people; fresh "
-                      f"{out['freshWorkouts']} workouts, aged {out['agedWorkouts']}", "",
+                      f"{out['freshWorkouts']} workouts, aged {out['agedWorkouts']}; "
+                      f"page \"10\" is page {out['freshDepth']} (fresh) and "
+                      f"{out['agedDepth']} (aged)", "",
                       "| database, page | p25 ms | p50 ms | p90 ms |", "|---|---|---|---|"]
             lines += [f"| {k} | {f['p25']:.1f} | {f['p50']:.1f} | {f['p90']:.1f} |"
                       for k, f in out["ms"].items()]
+            for p in ("1", "10"):
+                ratio = out["ms"][f"aged {p}"]["p50"] / out["ms"][f"fresh {p}"]["p50"]
+                lines.append(f"| aged/fresh page {p}, p50 | | {ratio:.2f} | |")
     return "\n".join(lines)
 
 
