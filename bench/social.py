@@ -5,10 +5,11 @@ Run: `.venv/bin/python -m bench.social` (both databases; `--help` for sizes).
 - fan-out: an app server as `make run` serves it (eventlet on SQLite, gevent
   on PostgreSQL, under the loop-lag probe `bench/probed.py`), a user with
   `--followers` accepted followers, `--sockets` of them with a socket open
-  (bench/client.js, Node). The user completes a workout `--rounds` times
-  through the real form; each round times the POST's response, the
-  `feed_item` at the first and at the last follower's socket, and the
-  server's worst loop lag over the round.
+  (bench/client.js, Node), spread evenly over the followers in id order and
+  ending with the last, so "last" is the fan-out's last batch. The user
+  completes a workout `--rounds` times through the real form; each round
+  times the POST's response, the `feed_item` at the first and at the last
+  follower's socket, and the server's worst loop lag over the round.
 - feed page: in-process (the Flask test client, as a browser would GET it),
   a user who follows `--followees` people, each with `--aged-workouts`
   completed workouts over ten years (`aged.YEARS`, a third of each
@@ -192,11 +193,16 @@ def fan_out(store: Any, workdir: Path, args: argparse.Namespace) -> dict[str, An
     out: dict[str, Any] = {"mode": mode, "followers": args.followers, "rounds": []}
     with store.database() as url:
         env["DATABASE_URL"] = url
-        users = [u for u in prepare_app_database(url, {**os.environ, **env}, args.followers + 1)
-                 if not u["admin"]]
+        users = sorted((u for u in prepare_app_database(url, {**os.environ, **env},
+                                                         args.followers + 1) if not u["admin"]),
+                       key=lambda u: u["id"])
         author, followers = users[0], users[1:]
         add_followers(url, author["id"], [u["id"] for u in followers])
-        listening = followers[: args.sockets]
+        # Spread over the follower ids, ending with the highest: the fan-out reads them in id
+        # order, so the last socket is the last batch's, not the first batch's.
+        step = len(followers) / min(args.sockets, len(followers))
+        listening = [followers[round((i + 1) * step) - 1]
+                     for i in range(min(args.sockets, len(followers)))]
         server = Server("app", workdir, name, env)
         client = LoadClient(workdir, max_seconds=args.max_seconds)
         try:
