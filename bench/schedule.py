@@ -6,9 +6,11 @@ app is served as `make run` serves it (app.py, eventlet on SQLite, or
 gevent with --database postgresql), with the loop-lag probe of
 bench/probed.py beside it. A sample of the nudged users is signed in over
 WebSocket; one user who is not due asks for `/api/notifications` every 50 ms
-throughout. The due minute is set once everything is connected; the run
-prints when the last nudge was stored, when the sample's last one arrived,
-the loop lag during the burst, and the other user's HTTP latencies.
+throughout. The due minute is set once everything is connected and ten
+seconds of that traffic have run (the baseline: `lag_before`,
+`other_http_before`); the run prints when the last nudge was stored, when the
+sample's last one arrived, the loop lag during the burst, and the other
+user's HTTP latencies.
 
 Idle: the same server with nothing due, its CPU over IDLE_SECONDS, with the
 scheduler on and off (SCHEDULE_ENABLED=0), interleaved, twice each.
@@ -53,6 +55,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 PASSWORD = "bench-password"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CHUNK = 5_000
+BASELINE_SECONDS = 10
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -124,6 +127,11 @@ class Server:
                                 data={"email": email, "password": PASSWORD, "csrf_token": token})
         assert response.status_code == 302, response.text[:300]
         return session
+
+
+def latencies(samples: list[float]) -> dict[str, Any]:
+    return {"requests": len(samples), "p50_ms": percentile(samples, 0.5),
+            "p99_ms": percentile(samples, 0.99), "max_ms": max(samples) if samples else None}
 
 
 def seed(url: str, users: int, due: datetime) -> None:
@@ -203,7 +211,10 @@ def burst(workdir: Path, url: str, mode: str, users: int, watchers: int,
         watching = [Watcher(server, email) for email in sample]
         prober = Prober(server)
         prober.start()
-        time.sleep(2)
+        # Ten seconds of the same traffic with nothing due: the baseline, on this
+        # machine as loaded at the moment, that the burst's figures compare with.
+        quiet_from = time.monotonic() + 1
+        time.sleep(BASELINE_SECONDS)
         due = datetime.now(UTC) + timedelta(seconds=3)
         with engine.begin() as conn:
             conn.execute(sa.update(DueItem.__table__).values(due_at=due))
@@ -224,6 +235,7 @@ def burst(workdir: Path, url: str, mode: str, users: int, watchers: int,
         prober.stop.set()
         prober.join(10)
         during = [ms for at, ms in prober.samples if start <= at <= end]
+        before = [ms for at, ms in prober.samples if quiet_from <= at < start]
         result = {
             "users": users, "mode": mode, "database": url.split(":")[0],
             "stored_all_s": None if stored_at is None else round(stored_at - start, 2),
@@ -231,9 +243,9 @@ def burst(workdir: Path, url: str, mode: str, users: int, watchers: int,
             "watchers": len(watching), "watchers_reached": len(arrivals),
             "last_watcher_s": round(max(arrivals) - start, 2) if arrivals else None,
             "lag": server.lag(start, end),
-            "other_http": {"requests": len(during), "p50_ms": percentile(during, 0.5),
-                           "p99_ms": percentile(during, 0.99),
-                           "max_ms": max(during) if during else None},
+            "lag_before": server.lag(quiet_from, start),
+            "other_http": latencies(during),
+            "other_http_before": latencies(before),
             "server_cpu_s": round(server.cpu_seconds(), 1),
         }
         for watcher in watching:

@@ -61,10 +61,11 @@ def notify(
 
     Groups: one unit of work is one action, so everything it stores for one
     user shares a group (one popup, one Web Push), keyed by the id of the
-    first of them. A unit that stores unrelated notifications for one user,
-    such as a scheduler's batch, passes `new_group=True` on each unrelated
-    one: it starts a group of its own, which the user's later notifications
-    in the unit join. An announcement is always a group of its own.
+    first of them. A unit that stores unrelated notifications for one user
+    passes `new_group=True` on each unrelated one (`notify_many`, for a
+    scheduler's batch, does so for every draft): it starts a group of its
+    own, which the user's later notifications in the unit join. An
+    announcement is always a group of its own.
 
     The row is written at once by a Core INSERT ... RETURNING, not left to the
     ORM's flush: this runs on every completed workout, and the unit of work

@@ -50,7 +50,7 @@ from fitness_app.realtime.push import collector_paused
 from fitness_app.services.notifications import store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.schedule import digest, nudges, plan, reminders, summaries
-from fitness_app.services.schedule.batch import Claimed, Work
+from fitness_app.services.schedule.batch import Claimed, TurnFailed, Work, paced
 from fitness_app.services.schedule.plan import Person
 from fitness_app.services.sql import lock_users
 
@@ -82,14 +82,6 @@ def claim(now: datetime, limit: int) -> list[Claimed]:
         .with_for_update(skip_locked=True)
     )
     return [Claimed(r.id, r.kind, r.user_id, r.workout_id, plan.aware(r.due_at)) for r in rows]
-
-
-class TurnFailed(Exception):
-    """A turn's work raised (not a database outage): its batch rolled back, these rows stay due."""
-
-    def __init__(self, row_ids: list[int]) -> None:
-        super().__init__(f"the work of due rows {row_ids[:5]}… ({len(row_ids)}) failed")
-        self.row_ids = row_ids
 
 
 def run_due(now: datetime | None = None, limit: int | None = None) -> int:
@@ -193,7 +185,7 @@ def _next_times(
 ) -> dict[datetime | None, list[int]]:
     """Row ids by their next due time after now; None for the rows that happen no more."""
     moves: dict[datetime | None, list[int]] = defaultdict(list)
-    for item in items:
+    for item in paced(items):
         user = users.get(item.user_id)
         due = None
         if item.kind in plan.RECURRING and user is not None:

@@ -20,7 +20,7 @@ from fitness_app.extensions import db
 from fitness_app.models import Goal, Workout
 from fitness_app.services import preferences, timezones, units
 from fitness_app.services.notifications import store
-from fitness_app.services.schedule.batch import Claimed, Work
+from fitness_app.services.schedule.batch import Claimed, Work, paced
 from fitness_app.services.training import goal_rules
 
 if TYPE_CHECKING:
@@ -42,9 +42,11 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> Work:
             by_day[timezones.local_today(user.timezone, now)].append(user)
     drafts: list[store.Draft] = []
     for today, group in by_day.items():
+        # Only the periods someone in the group has a goal for: one aggregate each.
+        periods = {goal.period for user in group for goal in goals[user.id]}
         totals = {period: period_totals([u.id for u in group], period, today)
-                  for period in PERIODS}
-        for user in group:
+                  for period in PERIODS if period in periods}
+        for user in paced(group):
             unit = units.of(user)
             open_goals = [
                 entry for goal in goals[user.id]

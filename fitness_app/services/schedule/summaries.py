@@ -18,7 +18,7 @@ from fitness_app.extensions import db
 from fitness_app.models import Workout
 from fitness_app.services import preferences, timezones, units
 from fitness_app.services.notifications import store
-from fitness_app.services.schedule.batch import Claimed, Work
+from fitness_app.services.schedule.batch import Claimed, Work, paced
 from fitness_app.services.training.goal_rules import Totals
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def run(items: list[Claimed], users: dict[int, Person], now: datetime) -> Work:
     drafts: list[store.Draft] = []
     for today, group in by_day.items():
         weeks = two_weeks([user.id for user in group], today)
-        for user in group:
+        for user in paced(group):
             recent, previous = weeks.get(user.id, (Totals(), Totals()))
             title, message = wording(recent, previous, units.of(user))
             drafts.append(store.Draft(
