@@ -192,6 +192,12 @@ class Config:
     IMPORT_ENTRY_TIMEOUT = int(os.environ.get("IMPORT_ENTRY_TIMEOUT", "300"))
     # Uploads per user (each up to 50 MB on disk until read).
     RATELIMIT_IMPORT = os.environ.get("RATELIMIT_IMPORT", "30 per hour")
+    # Kudos, comments and reports per user (services/social/, docs/interface.md).
+    RATELIMIT_KUDOS = os.environ.get("RATELIMIT_KUDOS", "60 per minute")
+    RATELIMIT_COMMENT = os.environ.get("RATELIMIT_COMMENT", "10 per minute")
+    RATELIMIT_REPORT = os.environ.get("RATELIMIT_REPORT", "20 per hour")
+    # A workout page shows this many comments at a time, oldest first.
+    COMMENTS_PER_PAGE = int(os.environ.get("COMMENTS_PER_PAGE", "50"))
     # Web Push (services/push/). The VAPID key: PEM or base64url of the raw
     # private key; without it create_app makes one into instance/ once.
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None

@@ -147,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
         notifications,
         profiles,
         push,
+        reactions,
         settings,
         workouts,
     )
@@ -159,6 +160,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(digest.bp)
     app.register_blueprint(profiles.bp)
     app.register_blueprint(feed.bp)
+    app.register_blueprint(reactions.bp)
 
     @app.context_processor
     def inject_unread() -> dict[str, Any]:

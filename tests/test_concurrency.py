@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from fitness_app.extensions import db
-from fitness_app.models import Achievement, AnnouncementRead, Notification, User
+from fitness_app.models import Achievement, AnnouncementRead, Kudos, Notification, User, Workout
 from fitness_app.services.accounts import passwords
 from fitness_app.services.notifications import read_marks, store
 from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.notifications.unread_counts import unread_count
+from fitness_app.services.social import comments, kudos
 from fitness_app.services.training import goals, workouts
 from tests.conftest import built_app
 from tests.databases import POSTGRESQL
@@ -222,3 +223,53 @@ def test_racing_completions_announce_one_record_and_one_streak_milestone(app):
         ("personal_record", {"activity": "run", "record": "distance_km", "value": 12.0,
                              "previous": 5.0}),
     ]
+
+
+def public_workout_of(app: Flask, user_id: int) -> int:
+    with app.app_context():
+        workout = workouts.log_workout(user_id, workouts.WorkoutInput(
+            "Run", "run", 30, 5.0, date.today(), visibility="public"), completed=True)
+        return workout.id
+
+
+def test_a_crowd_giving_kudos_at_once_counts_every_one_once(app):
+    owner = make_user(app, "owner")
+    workout_id = public_workout_of(app, owner)
+    fans = [make_user(app, f"fan{n}") for n in range(THREADS // 2)]
+
+    def give(fan: int) -> kudos.Given:
+        return kudos.give(db.session.get(User, fan), workout_id)
+
+    # Every fan twice, all at once: each counts once.
+    results = run_together(app, [functools.partial(give, fan) for fan in fans * 2])
+    assert results.count(kudos.Given.GIVEN) == len(fans)
+    assert results.count(kudos.Given.ALREADY) == len(fans)
+    assert count(app, sa.select(Workout.kudos_count).where(Workout.id == workout_id)) == len(fans)
+    assert count(app, sa.select(sa.func.count()).select_from(Kudos)) == len(fans)
+    assert count(app, sa.select(sa.func.count(Notification.id))
+                 .where(Notification.kind == "kudos")) == len(fans)
+
+
+def test_crossed_comments_at_once_neither_deadlock_nor_miss_anyone(app):
+    """Each owner commented on the others' workouts before; now all comment at once."""
+
+    people = [make_user(app, f"p{n}") for n in range(4)]
+    workout_ids = [public_workout_of(app, person) for person in people]
+    with app.app_context():
+        for person in people:
+            for workout_id in workout_ids:
+                comments.add(db.session.get(User, person), workout_id, "Before")
+        before = db.session.scalar(sa.select(sa.func.count(Notification.id))
+                                   .where(Notification.kind == "comment"))
+
+    def comment(person: int, workout_id: int) -> int | None:
+        return comments.add(db.session.get(User, person), workout_id, "Now")
+
+    jobs = [functools.partial(comment, person, workout_id)
+            for person in people for workout_id in workout_ids][:THREADS]
+    results = run_together(app, jobs)
+    assert None not in results
+    # Each comment reaches the three other people: all of them commented before.
+    now = count(app, sa.select(sa.func.count(Notification.id))
+                .where(Notification.kind == "comment")) - before
+    assert now == 3 * len(jobs)

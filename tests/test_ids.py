@@ -96,7 +96,8 @@ def test_the_upgrade_keeps_every_row_and_ids_go_on_above_the_old_highest(databas
             before = _counts(conn)
         upgrade()
         with db.engine.connect() as conn:
-            assert _counts(conn) == before
+            # Tables that later migrations add start empty and are not compared.
+            assert {name: n for name, n in _counts(conn).items() if name in before} == before
             entry_workout = conn.scalar(sa.text("SELECT workout_id FROM import_entries"))
             assert entry_workout == newest["workout"]
             if conn.dialect.name == "sqlite":  # the migration turned it back on

@@ -81,6 +81,12 @@ def submit_empty(page: Page) -> None:
     expect(page.locator(".field.has-error").first).to_be_visible()
 
 
+def open_report_form(page: Page) -> None:
+    """Open the first comment's Report form, as a person about to report it."""
+    page.locator(".comment details.report summary").first.click()
+    expect(page.get_by_label("Reason").first).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Screen:
     """One page as a person sees it: who is signed in, where, and what they did first.
@@ -111,6 +117,9 @@ SCREENS = [
     Screen("workout-edit", lambda w: f"/workouts/{w.workout_id}/edit"),
     Screen("workout", lambda w: f"/workouts/{w.workout_id}"),
     Screen("workout-route", lambda w: f"/workouts/{w.route_workout_id}"),
+    Screen("workout-seen-by-another", lambda w: f"/workouts/{w.workout_id}", "newcomer"),
+    Screen("workout-report", lambda w: f"/workouts/{w.workout_id}", "newcomer",
+           open_report_form),
     Screen("import", "/workouts/import"),
     Screen("import-outcome", lambda w: f"/workouts/imports/{w.import_id}"),
     Screen("goals", "/goals/"),
@@ -121,6 +130,7 @@ SCREENS = [
     Screen("not-allowed", "/admin/", "member"),
     Screen("admin", "/admin/", "admin"),
     Screen("admin-errors", "/admin/", "admin", submit_empty),
+    Screen("admin-reports", "/admin/reports", "admin"),
     Screen("settings", "/settings/"),
     Screen("settings-errors", "/settings/", then=submit_empty),
     Screen("password", "/settings/password", then=submit_empty),
@@ -136,9 +146,10 @@ SCREENS = [
 
 
 def log_workout(base: str, session: requests.Session, title: str, completed: bool = True,
-                minutes: int = 31, km: str = "6.2") -> None:
+                minutes: int = 31, km: str = "6.2", visibility: str = "followers") -> None:
     data = {"title": title, "activity": "run", "duration_minutes": str(minutes),
-            "distance_km": km, "performed_on": date.today().isoformat()}
+            "distance_km": km, "performed_on": date.today().isoformat(),
+            "visibility": visibility}
     if completed:
         data["completed"] = "y"
     response = post_form(session, base, "/workouts/new", "/workouts/new", data)
@@ -158,7 +169,9 @@ def world(live_server) -> Iterator[World]:
     member = register(base, member_name, PASSWORD)
     log_workout(base, member, "Easy run")
     log_workout(base, member, "Long ride along the river with the club", minutes=95, km="42.5")
-    log_workout(base, member, "Planned swim", completed=False, minutes=45, km="")
+    # The newest: the "workout" screens show it, with kudos and comments from others.
+    log_workout(base, member, "Planned swim", completed=False, minutes=45, km="",
+                visibility="public")
     response = post_form(member, base, "/goals/new", "/goals/new",
                          {"kind": "workouts", "target": "2", "period": "week"})
     assert response.status_code == 302
@@ -171,12 +184,32 @@ def world(live_server) -> Iterator[World]:
     admin_name = unique("admin")
     admin = register(base, admin_name, PASSWORD)
     promote(live_server, admin_name)
+    react(base, member, admin, workout_id)
     asked = post_form(admin, base, f"/u/{member_name}", f"/u/{member_name}/follow", {})
     assert asked.status_code == 302
     yield World(base, member, admin, workout_id, goal_id, import_id, route_workout_id,
                 member_name=member_name, admin_name=admin_name)
     member.close()
     admin.close()
+
+
+def react(base: str, member: requests.Session, admin: requests.Session, workout_id: int) -> None:
+    """Kudos and two comments on the member's workout, and a report for the admins."""
+    page = f"/workouts/{workout_id}"
+    assert post_form(admin, base, page, f"{page}/kudos", {}).status_code == 303
+    for session, body in (
+        (admin, "Great pace!\nSee you at the club on Sunday."),
+        (member, "Thanks! The river path was flooded, so I took the long way round "
+                 "by the old bridge and back along the canal."),
+    ):
+        response = post_form(session, base, page, f"{page}/comments", {"body": body})
+        assert response.status_code == 303, response.text[:500]
+        session.get(f"{base}{page}", timeout=5)  # reads the flash
+    first = int(re.search(r'id="comment-(\d+)"', member.get(f"{base}{page}").text).group(1))
+    response = post_form(member, base, page, f"/comments/{first}/report",
+                         {"reason": "Checking the report screen"})
+    assert response.status_code == 303
+    member.get(f"{base}{page}", timeout=5)
 
 
 def import_a_file(base: str, session: requests.Session) -> tuple[int, int]:
@@ -295,7 +328,8 @@ def test_screen_fits_is_accessible_and_shows_popups(browser, world, screen: Scre
 
 
 DARK_SCREENS = [s for s in SCREENS if s.name in
-                {"sign-in-errors", "welcome", "workouts", "goals", "inbox", "admin-errors"}]
+                {"sign-in-errors", "welcome", "workouts", "goals", "inbox", "admin-errors",
+                 "workout-report", "admin-reports"}]
 
 
 @pytest.mark.parametrize("screen", DARK_SCREENS, ids=[s.name for s in DARK_SCREENS])

@@ -11,6 +11,7 @@ from fitness_app.models.common import GROWING_IDS, utcnow
 from fitness_app.models.imports import ImportEntry, WorkoutImport, WorkoutTrack
 from fitness_app.models.notifications import NOTIFICATION_KINDS, AnnouncementRead, Notification
 from fitness_app.models.push import PushDevice
+from fitness_app.models.reactions import Comment, CommentReport, Kudos
 from fitness_app.models.schedule import DueItem
 from fitness_app.models.social import Block, Follow
 from fitness_app.models.training import (
@@ -27,7 +28,8 @@ from fitness_app.models.training import (
 
 __all__ = [
     "ACTIVITIES", "GROWING_IDS", "NOTIFICATION_KINDS", "VISIBILITIES", "Achievement",
-    "AnnouncementRead", "Block", "DueItem", "Follow", "Goal", "ImportEntry", "Login",
+    "AnnouncementRead", "Block", "Comment", "CommentReport", "DueItem", "Follow", "Goal",
+    "ImportEntry", "Kudos", "Login",
     "Notification", "PersonalRecord", "PushDevice", "Streak", "User", "Workout",
     "WorkoutImport", "WorkoutTotals", "WorkoutTrack", "latest_notification_id",
     "owner_default_visibility", "utcnow",

@@ -85,6 +85,10 @@ class Workout(db.Model):
     visibility: so.Mapped[str] = so.mapped_column(
         sa.String(16), default=owner_default_visibility, server_default="followers"
     )
+    # Kept by services/social/kudos.py and comments.py in the same transaction
+    # as each change, so the page never counts rows.
+    kudos_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    comments_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     @property
     def completed(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -53,13 +55,21 @@ def new() -> Response | tuple[str, int]:
 @bp.route("/<int:workout_id>")
 def show(workout_id: int) -> str:
     """The workout's page, to whoever its visibility allows; anyone else gets 404."""
-    workout = get_visible_workout_or_404(workout_id)
+    return render_page(get_visible_workout_or_404(workout_id))
+
+
+def render_page(workout: Workout, **extra: Any) -> str:
+    """The workout's page for a viewer who may see it (the caller checked).
+
+    Also what the comment form comes back on when it has errors (reactions/).
+    """
     return render_template(
         "workouts/show.html",
         workout=workout,
         owner=db.session.get(User, workout.user_id),
         is_owner=workout.user_id == current_user.id,
         levels=dict(LEVELS),
+        **extra,
     )
 
 

@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from fitness_app.extensions import db, socketio
 from fitness_app.models import (
     Achievement,
+    Comment,
     Follow,
     Goal,
+    Kudos,
     Notification,
     User,
     Workout,
@@ -34,6 +36,7 @@ from fitness_app.services.imports.gpx_out import track_gpx
 from fitness_app.services.notifications import inbox
 from fitness_app.services.notifications.payload import group_of, iso_utc
 from fitness_app.services.notifications.unread_counts import unread_among
+from fitness_app.services.social.visibility import seen_by
 
 FORMAT = "fitness_app.export"
 VERSION = 1
@@ -179,6 +182,30 @@ def _followers(user_id: int) -> Iterator[list[Row]]:
     return _follows(user_id, Follow.followee_id, Follow.follower_id)
 
 
+def _kudos(user_id: int) -> Iterator[list[Row]]:
+    """Kudos the user gave, by workout id (`ix_kudos_user`).
+
+    Only on workouts the user may still see: the one rule holds in the
+    export too, so a block or a workout made private takes them out.
+    """
+    query = (
+        sa.select(Kudos.workout_id, Kudos.created_at)
+        .join(Workout, Workout.id == Kudos.workout_id)
+        .where(Kudos.user_id == user_id, seen_by(user_id))
+    )
+    return _pages_by_id(query, Kudos.workout_id)
+
+
+def _comments(user_id: int) -> Iterator[list[Row]]:
+    """Comments the user wrote, oldest first (`ix_comments_user`), on workouts they may see."""
+    query = (
+        sa.select(Comment.id, Comment.workout_id, Comment.body, Comment.created_at)
+        .join(Workout, Workout.id == Comment.workout_id)
+        .where(Comment.user_id == user_id, seen_by(user_id))
+    )
+    return _pages_by_id(query, Comment.id)
+
+
 SECTIONS = {
     "workouts": _workouts,
     "tracks": _tracks,
@@ -187,6 +214,8 @@ SECTIONS = {
     "notifications": _notifications,
     "following": _following,
     "followers": _followers,
+    "kudos_given": _kudos,
+    "comments_written": _comments,
 }
 
 

@@ -20,7 +20,7 @@ from werkzeug.routing import MapAdapter
 from fitness_app.extensions import db
 from fitness_app.models import User
 from fitness_app.services.accounts import logins, mail, passwords
-from fitness_app.services.social import follows
+from fitness_app.services.social import comments, follows, kudos
 
 RESET_SALT = "fitness_app.password-reset"
 RESET_ENDPOINT = "account_reset.reset_password"
@@ -136,13 +136,17 @@ def delete_account(user: User) -> None:
     """Delete the user and, by ON DELETE CASCADE, their rows; then close their sockets.
 
     One DELETE, whatever the user's history: the database removes the rows
-    that reference the user without loading them. The follow counters of the
-    people on the other side of their follows move in the same transaction
-    (three UPDATEs, however many follows). It commits with the end of
-    every login, so a failure leaves the account and its sessions whole; the
-    sockets close, on every worker, only once it is gone.
+    that reference the user without loading them. The counters no cascade
+    would touch move in the same transaction: the follow counters of the
+    people on the other side of their follows (three UPDATEs, however many
+    follows), and the kudos and comment counters of other people's workouts
+    the user reacted to. It commits with the end of every login, so a
+    failure leaves the account and its sessions whole; the sockets close, on
+    every worker, only once it is gone.
     """
     user_id = user.id
     with logins.ending_all(user_id):
         follows.forget_user(user_id)
+        kudos.before_account_deleted(user_id)
+        comments.before_account_deleted(user_id)
         db.session.execute(sa.delete(User).where(User.id == user_id))

@@ -62,6 +62,16 @@ def seen_by(viewer: Any = None) -> sa.ColumnElement[bool]:
     me = viewer_id(viewer)
     if me is None:
         return sa.false()
+    return seen_by_each(me)
+
+
+def seen_by_each(me: Any) -> sa.ColumnElement[bool]:
+    """SQL over `Workout`: the same rule, with the viewer an id or a column of another table.
+
+    A column asks it of many people at once, for a fan-out: "which of these
+    commenters may still see this workout" is one query per batch, not one
+    per person.
+    """
     return sa.or_(
         Workout.user_id == me,
         sa.and_(
