@@ -16,7 +16,7 @@ Run: `.venv/bin/python -m bench.social` (both databases; `--help` for sizes).
   visibility) against the same with `--fresh-workouts` each: the time of
   `/feed` and of a page further down (`?before=`), the two databases' runs
   interleaved, `--pages` times each.
-- kudos: not measured here yet (the kudos routes are on another branch).
+- kudos: `bench/kudos.py` (a crowd of 1,000 on one workout, in-process).
 
 PostgreSQL's databases are created for the run and dropped after it
 (`bench/databases.py`), on `--postgres` (the shared server's `test` by default).
