@@ -23,7 +23,7 @@ from tests.privacy import (
     World,
     matrix_world,
 )
-from tests.privacy_answers import Problems, allowed, like_missing
+from tests.privacy_answers import Problems, allowed, changed_tables, fingerprint, like_missing
 
 _WORKOUT_IDS = re.compile(r'"workout_id": (\d+)|/workouts/(\d+)')
 
@@ -153,4 +153,26 @@ def test_a_comment_notifies_no_earlier_commenter_in_a_block_with_its_author(worl
     assert world.request("owner", "POST", f"/workouts/{workout}/comments",
                          {"body": body}).status_code == 303
     problems = _inbox_problems(world)
+    assert not problems, "\n".join(problems)
+
+
+def test_mark_read_over_the_socket_is_a_missing_id_for_another_users_notification(
+        world: World) -> None:
+    """`mark_read` answers another user's notification as one that does not exist."""
+    mine = world.owner_notification()
+    problems: Problems = []
+    for viewer in NON_OWNERS:
+        socket = socketio.test_client(world.app, flask_test_client=world.clients[viewer])
+        try:
+            before = fingerprint(world.app)
+            answers = [socket.emit("mark_read", payload, callback=True)
+                       for payload in ({"id": mine}, {"ids": [mine]})]
+            missing = [socket.emit("mark_read", payload, callback=True)
+                       for payload in ({"id": MISSING_ID}, {"ids": [MISSING_ID]})]
+            if answers != missing or any(a.get("ok") for a in answers):
+                problems.append(f"{viewer} mark_read {mine}: {answers}, a missing one {missing}")
+            if changed := changed_tables(before, fingerprint(world.app)):
+                problems.append(f"{viewer} mark_read {mine}: changed {changed}")
+        finally:
+            socket.disconnect()
     assert not problems, "\n".join(problems)
