@@ -139,7 +139,9 @@ def test_a_comment_reaches_the_owner_and_earlier_commenters_never_its_author(app
                          data={"body": "  Nice pace!  "}).status_code == 303
     [note] = notifications(sockets["owner"])
     assert note["kind"] == "comment" and note["url"] == f"/workouts/{workout}"
-    assert note["data"] == {"username": "bob", "workout_id": workout}
+    with app.app_context():
+        comment = db.session.scalar(sa.select(Comment.id).where(Comment.workout_id == workout))
+    assert note["data"] == {"username": "bob", "workout_id": workout, "comment_id": comment}
     assert note["message"] == "bob on “Long run”: Nice pace!"
     assert all(notifications(sockets[n]) == [] for n in ("bob", "carl", "dave", "eve"))
 
