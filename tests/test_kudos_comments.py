@@ -237,6 +237,11 @@ def test_delete_by_author_owner_or_admin_and_404_for_anyone_else(app):
         ids = db.session.scalars(sa.select(Comment.id).order_by(Comment.id)).all()
     page = c["carl"].get(f"/workouts/{workout}").text
     assert "/delete" not in page and "Report" in page
+    # Each button names the comment it acts on: beside the workout's own Delete,
+    # a screen reader's list of buttons must tell them apart.
+    assert page.count('<summary>Report<span class="visually-hidden"> comment by bob</span>') == 3
+    own = c["bob"].get(f"/workouts/{workout}").text
+    assert own.count('>Delete<span class="visually-hidden"> comment by bob</span></button>') == 3
     assert c["carl"].post(f"/comments/{ids[0]}/delete").status_code == 404
     assert c["carl"].post("/comments/999999/delete").status_code == 404
     assert c["bob"].post(f"/comments/{ids[0]}/delete").status_code == 303
