@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from fitness_app.extensions import db
 from fitness_app.models import Comment, Notification, Workout
+from fitness_app.services.social.visibility import blocked_either_way, seen_by_each
 
 WORKOUTS_PAGE = "/workouts/"
 _WORKOUT_PAGE = re.compile(r"/workouts/(\d+)(?:/|$)")
@@ -85,8 +86,12 @@ class Links:
     deleted_comments: frozenset[int] = frozenset()
 
     def message(self, notification: Notification) -> str:
-        """The stored message, or, once the comment it quotes is deleted, none of its words."""
-        return COMMENT_GONE if self.comment_deleted(notification) else notification.message
+        """The stored message, or none of a comment's words once it, or its workout, is gone."""
+        if self.comment_deleted(notification) or (
+            notification.kind == "comment" and self.workout_deleted(notification)
+        ):
+            return COMMENT_GONE
+        return notification.message
 
     def comment_deleted(self, notification: Notification) -> bool:
         """Whether the comment this notification quotes no longer exists."""
@@ -107,20 +112,33 @@ FRESH = Links()
 
 
 def links_for(notifications: Iterable[Notification]) -> Links:
-    """Links for stored notifications: one query each for the workouts and comments named."""
-    notifications = list(notifications)
-    workouts = {
-        workout_id
-        for n in notifications
-        if (workout_id := workout_about(n.data or {}, page_for(n))) is not None
-    }
-    comments = {comment_id for n in notifications if (comment_id := comment_about(n)) is not None}
-    return Links(_missing(Workout.id, workouts), _missing(Comment.id, comments))
+    """Links for stored notifications: one query each for the workouts and comments named.
+
+    What its reader may no longer see counts as gone, through the one rule
+    (`social.visibility`): a workout after a block or a narrowed visibility,
+    a comment whose author and reader are blocked either way. To them it is a
+    404 exactly as if it did not exist, so the inbox must neither lead there
+    nor quote it. A page or a replay holds one reader's rows: one query per
+    reader in the batch.
+    """
+    workouts: dict[int | None, set[int]] = {}
+    comments: dict[int | None, set[int]] = {}
+    for n in notifications:
+        if (workout_id := workout_about(n.data or {}, page_for(n))) is not None:
+            workouts.setdefault(n.user_id, set()).add(workout_id)
+        if (comment_id := comment_about(n)) is not None:
+            comments.setdefault(n.user_id, set()).add(comment_id)
+    return Links(
+        frozenset().union(*(_gone(Workout, reader, ids) for reader, ids in workouts.items())),
+        frozenset().union(*(_gone(Comment, reader, ids) for reader, ids in comments.items())),
+    )
 
 
-def _missing(column: sa.orm.InstrumentedAttribute[int], wanted: set[int]) -> frozenset[int]:
-    """Which of `wanted` have no row any more (no query when nothing is wanted)."""
-    if not wanted:
-        return frozenset()
-    found = db.session.scalars(sa.select(column).where(column.in_(wanted)))
-    return frozenset(wanted.difference(found))
+def _gone(model: type[Workout] | type[Comment], reader: int | None,
+          wanted: set[int]) -> frozenset[int]:
+    """Which of `wanted` no longer exist, or exist no longer for `reader`."""
+    query = sa.select(model.id).where(model.id.in_(wanted))
+    if reader is not None:
+        query = query.where(seen_by_each(reader) if model is Workout
+                            else ~blocked_either_way(reader, Comment.user_id))
+    return frozenset(wanted.difference(db.session.scalars(query)))
