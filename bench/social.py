@@ -5,17 +5,18 @@ Run: `.venv/bin/python -m bench.social` (both databases; `--help` for sizes).
 - fan-out: an app server as `make run` serves it (eventlet on SQLite, gevent
   on PostgreSQL, under the loop-lag probe `bench/probed.py`), a user with
   `--followers` accepted followers, `--sockets` of them with a socket open
-  (bench/client.js, Node). The user completes a workout `--rounds` times
-  through the real form; each round times the POST's response, the
-  `feed_item` at the first and at the last follower's socket, and the
-  server's worst loop lag over the round.
+  (bench/client.js, Node), spread evenly over the followers in id order and
+  ending with the last, so "last" is the fan-out's last batch. The user
+  completes a workout `--rounds` times through the real form; each round
+  times the POST's response, the `feed_item` at the first and at the last
+  follower's socket, and the server's worst loop lag over the round.
 - feed page: in-process (the Flask test client, as a browser would GET it),
   a user who follows `--followees` people, each with `--aged-workouts`
   completed workouts over ten years (`aged.YEARS`, a third of each
   visibility) against the same with `--fresh-workouts` each: the time of
   `/feed` and of a page further down (`?before=`), the two databases' runs
   interleaved, `--pages` times each.
-- kudos: not measured here yet (the kudos routes are on another branch).
+- kudos: `bench/kudos.py` (a crowd of 1,000 on one workout, in-process).
 
 PostgreSQL's databases are created for the run and dropped after it
 (`bench/databases.py`), on `--postgres` (the shared server's `test` by default).
@@ -139,16 +140,19 @@ def feed_pages(store: Any, workdir: Path, args: argparse.Namespace) -> dict[str,
             first = client.get("/feed")
             assert first.status_code == 200 and first.get_data(as_text=True).count(
                 'class="item feed-item"') == 20, f"{name}: the feed's first page is not full"
-            # A page far down: ten pages of 20 on.
-            before = None
-            for _ in range(10):
-                page = client.get("/feed" + (f"?before={before}" if before else ""))
-                before = int(page.get_data(as_text=True).split("/feed?before=")[1].split('"')[0])
+            # A page far down: ten pages of 20 on, or the last one a small run has.
+            before, depth, html = None, 0, first.get_data(as_text=True)
+            while depth < 10 and "/feed?before=" in html:
+                before = int(html.split("/feed?before=")[1].split('"')[0])
+                depth += 1
+                html = client.get(f"/feed?before={before}").get_data(as_text=True)
+            out[f"{name}Depth"] = depth + 1
             clients[name] = (client, before)
         times: dict[str, list[float]] = {f"{n} {p}": [] for n in clients for p in ("1", "10")}
         for _ in range(args.pages):
             for name, (client, before) in clients.items():
-                for label, path in (("1", "/feed"), ("10", f"/feed?before={before}")):
+                for label, path in (("1", "/feed"),
+                                    ("10", f"/feed?before={before}" if before else "/feed")):
                     t0 = time.perf_counter()
                     assert client.get(path).status_code == 200
                     times[f"{name} {label}"].append((time.perf_counter() - t0) * 1000)
@@ -160,6 +164,14 @@ def feed_pages(store: Any, workdir: Path, args: argparse.Namespace) -> dict[str,
         log(f"feed/{store.name}: {key}: p25 {figures['p25']:.1f} ms, "
             f"p50 {figures['p50']:.1f} ms, p90 {figures['p90']:.1f} ms")
     return out
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The value at quantile `q` (nearest rank; the median for 0.5)."""
+    ordered = sorted(values)
+    if q == 0.5:
+        return statistics.median(ordered)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -181,11 +193,16 @@ def fan_out(store: Any, workdir: Path, args: argparse.Namespace) -> dict[str, An
     out: dict[str, Any] = {"mode": mode, "followers": args.followers, "rounds": []}
     with store.database() as url:
         env["DATABASE_URL"] = url
-        users = [u for u in prepare_app_database(url, {**os.environ, **env}, args.followers + 1)
-                 if not u["admin"]]
+        users = sorted((u for u in prepare_app_database(url, {**os.environ, **env},
+                                                         args.followers + 1) if not u["admin"]),
+                       key=lambda u: u["id"])
         author, followers = users[0], users[1:]
         add_followers(url, author["id"], [u["id"] for u in followers])
-        listening = followers[: args.sockets]
+        # Spread over the follower ids, ending with the highest: the fan-out reads them in id
+        # order, so the last socket is the last batch's, not the first batch's.
+        step = len(followers) / min(args.sockets, len(followers))
+        listening = [followers[round((i + 1) * step) - 1]
+                     for i in range(min(args.sockets, len(followers)))]
         server = Server("app", workdir, name, env)
         client = LoadClient(workdir, max_seconds=args.max_seconds)
         try:
@@ -257,12 +274,22 @@ def report(results: dict[str, Any]) -> str:
             lines += [f"| {i + 1} | {r['postMs']:.1f} | {r['firstMs'] or 0:.1f} | "
                       f"{r['lastMs'] or 0:.1f} | {r['received']}/{r['expected']} | "
                       f"{r['lag']['max'] or 0:.1f} |" for i, r in enumerate(out["rounds"])]
+            for label, q in (("p50", 0.5), ("p99", 0.99)):
+                cells = [quantile([r[k] or 0 for r in out["rounds"]], q)
+                         for k in ("postMs", "firstMs", "lastMs")]
+                lines.append(f"| {label} | " + " | ".join(f"{c:.1f}" for c in cells) + " | | "
+                             f"{quantile([r['lag']['max'] or 0 for r in out['rounds']], q):.1f} |")
         else:
             lines += [f"\n{key}: following {out['followees']} people; fresh "
-                      f"{out['freshWorkouts']} workouts, aged {out['agedWorkouts']}", "",
+                      f"{out['freshWorkouts']} workouts, aged {out['agedWorkouts']}; "
+                      f"page \"10\" is page {out['freshDepth']} (fresh) and "
+                      f"{out['agedDepth']} (aged)", "",
                       "| database, page | p25 ms | p50 ms | p90 ms |", "|---|---|---|---|"]
             lines += [f"| {k} | {f['p25']:.1f} | {f['p50']:.1f} | {f['p90']:.1f} |"
                       for k, f in out["ms"].items()]
+            for p in ("1", "10"):
+                ratio = out["ms"][f"aged {p}"]["p50"] / out["ms"][f"fresh {p}"]["p50"]
+                lines.append(f"| aged/fresh page {p}, p50 | | {ratio:.2f} | |")
     return "\n".join(lines)
 
 

@@ -19,9 +19,10 @@ from flask.testing import FlaskClient
 
 from fitness_app.extensions import db, socketio
 from fitness_app.models import Block, Follow, User, Workout
-from fitness_app.services.social import feed_items
+from fitness_app.services.social import feed, feed_items
 from tests.conftest import log_workout, signed_in_client
 from tests.sio_client import DELIVERY_DEADLINE
+from tests.test_follows import plan
 
 LEVELS_CYCLE = ("private", "followers", "public")
 ITEM = re.compile(r'<li class="item feed-item" data-workout-id="(\d+)"')
@@ -187,6 +188,17 @@ def test_the_empty_feed_says_how_to_follow_someone(client, signed_in):
 def test_signed_out_is_sent_to_sign_in(client):
     response = client.get("/feed")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("before", [None, 5_000])
+def test_the_page_reads_ranges_of_ix_workouts_feed_never_a_scan_of_workouts(app, before):
+    """What keeps the page's cost off the length of the histories (docs/performance.md,
+    "The social layer"): each followed person's levels are ranges of the index."""
+    with app.app_context():
+        statement = feed.candidate_ids(3, before, feed.PAGE_SIZE + 1)
+    found = plan(app, statement)
+    assert found.count("ix_workouts_feed") == 2, found
+    assert "SCAN workouts" not in found and "Seq Scan on workouts" not in found, found
 
 
 # --- feed_item -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from fitness_app.models import DueItem, Goal, Notification, User, Workout
 from fitness_app.services.schedule import loop
 from fitness_app.services.schedule.plan import aware as plan_aware
 from tests.conftest import AuthActions, built_app
+from tests.scheduling import drain_with_two_workers
 from tests.test_schedule import add_goal, inbox, save_settings, turn, utc
 
 USERS = 1_200  # more than two batches of SCHEDULE_BATCH (500)
@@ -136,20 +137,7 @@ def test_two_workers_claim_disjoint_batches_and_nudge_each_user_once(database):
         assert len(mine) == len(theirs) == 500
         assert not {item.id for item in mine} & {item.id for item in theirs}
 
-        try:
-            loop.start(first)
-            loop.start(second)
-
-            def all_done() -> bool:
-                with first.app_context():
-                    pending = db.session.scalar(sa.select(sa.func.count()).select_from(
-                        DueItem).where(DueItem.due_at <= now))
-                    db.session.rollback()
-                    return pending == 0
-            wait_until(all_done, timeout=90, message="every due row claimed and moved on")
-        finally:
-            loop.stop(first)
-            loop.stop(second)
+        drain_with_two_workers(first, second, now)
         with first.app_context():
             per_user = Counter(db.session.scalars(
                 sa.select(Notification.user_id).where(Notification.kind == "goal_nudge")))

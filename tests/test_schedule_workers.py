@@ -18,6 +18,7 @@ from fitness_app.extensions import db
 from fitness_app.models import DueItem, Notification, User
 from fitness_app.services.schedule import loop
 from tests.conftest import built_app
+from tests.scheduling import drain_with_two_workers
 
 USERS = 400
 
@@ -44,20 +45,7 @@ def test_two_workers_run_each_due_item_exactly_once(database):
     with built_app(database, **overrides) as first, built_app(database, **overrides) as second:
         now = datetime.now(UTC)
         seed(first, now)
-        try:
-            loop.start(first)
-            loop.start(second)
-
-            def all_done() -> bool:
-                with first.app_context():
-                    pending = db.session.scalar(sa.select(sa.func.count()).select_from(
-                        DueItem).where(DueItem.due_at <= now))
-                    db.session.rollback()
-                    return pending == 0
-            wait_until(all_done, timeout=90, message="every due row claimed and moved on")
-        finally:
-            loop.stop(first)
-            loop.stop(second)
+        drain_with_two_workers(first, second, now)
         with first.app_context():
             per_user = db.session.execute(
                 sa.select(Notification.user_id, sa.func.count())
