@@ -139,7 +139,9 @@ def test_a_comment_reaches_the_owner_and_earlier_commenters_never_its_author(app
                          data={"body": "  Nice pace!  "}).status_code == 303
     [note] = notifications(sockets["owner"])
     assert note["kind"] == "comment" and note["url"] == f"/workouts/{workout}"
-    assert note["data"] == {"username": "bob", "workout_id": workout}
+    with app.app_context():
+        comment = db.session.scalar(sa.select(Comment.id).where(Comment.workout_id == workout))
+    assert note["data"] == {"username": "bob", "workout_id": workout, "comment_id": comment}
     assert note["message"] == "bob on “Long run”: Nice pace!"
     assert all(notifications(sockets[n]) == [] for n in ("bob", "carl", "dave", "eve"))
 
@@ -235,6 +237,11 @@ def test_delete_by_author_owner_or_admin_and_404_for_anyone_else(app):
         ids = db.session.scalars(sa.select(Comment.id).order_by(Comment.id)).all()
     page = c["carl"].get(f"/workouts/{workout}").text
     assert "/delete" not in page and "Report" in page
+    # Each button names the comment it acts on: beside the workout's own Delete,
+    # a screen reader's list of buttons must tell them apart.
+    assert page.count('<summary>Report<span class="visually-hidden"> comment by bob</span>') == 3
+    own = c["bob"].get(f"/workouts/{workout}").text
+    assert own.count('>Delete<span class="visually-hidden"> comment by bob</span></button>') == 3
     assert c["carl"].post(f"/comments/{ids[0]}/delete").status_code == 404
     assert c["carl"].post("/comments/999999/delete").status_code == 404
     assert c["bob"].post(f"/comments/{ids[0]}/delete").status_code == 303

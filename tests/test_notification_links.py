@@ -17,7 +17,7 @@ from fitness_app.services.notifications.delivery import delivery
 from fitness_app.services.notifications.links import workout_about
 from fitness_app.services.push import fanout
 from fitness_app.services.social import feed_items
-from tests.conftest import log_workout
+from tests.conftest import log_workout, signed_in_client
 
 ROW = re.compile(
     r'<li class="item inbox-item[^"]*" data-notification-id="(\d+)">.*?'
@@ -87,6 +87,45 @@ def test_the_api_and_the_replay_on_connect_lead_to_the_list(
     for url in expected.values():
         assert client.get(url).status_code == 200
     socket.disconnect()
+
+
+def test_after_a_block_neither_inbox_leads_to_a_404_nor_quotes_the_other(app):
+    """Bob commented on Ann's workout and she replied; then she blocks him. To Bob her
+    workout is a 404 as if it did not exist, and so it is in his inbox, his API and his
+    replay; Ann no longer sees Bob's comment on her page, nor quoted in her inbox."""
+    ann, bob = signed_in_client(app, "ann"), signed_in_client(app, "bob")
+    bob.post("/u/ann/follow")
+    ann.post("/followers/bob/accept")
+    log_workout(ann, title="Hill reps", visibility="followers")
+    workout = workout_ids(app)["Hill reps"]
+    bob.post(f"/workouts/{workout}/kudos")
+    bob.post(f"/workouts/{workout}/comments", data={"body": "Strong finish"})
+    ann.post(f"/workouts/{workout}/comments", data={"body": "Thanks bob"})
+    assert inbox_rows(bob)["ann on “Hill reps”: Thanks bob"][0] == f"/workouts/{workout}"
+    assert ann.post("/u/bob/block").status_code == 302
+
+    rows = [href for href, _ in inbox_rows(bob).values()]
+    assert f"/workouts/{workout}" not in rows and "/workouts/" in rows
+    page = bob.get("/notifications/").get_data(as_text=True)
+    assert "Thanks bob" not in page and "This workout was deleted." in page
+    api = bob.get("/api/notifications?after=0").json["notifications"]
+    [reply] = [n for n in api if n["kind"] == "comment"]
+    assert (reply["url"], reply["message"]) == ("/workouts/", "This comment was deleted.")
+    socket = socketio.test_client(app, flask_test_client=bob, auth={"last_id": 0})
+    replayed = [e["args"][0] for e in socket.get_received() if e["name"] == "notification"]
+    socket.disconnect()
+    assert all(n["url"] != f"/workouts/{workout}" for n in replayed)
+    assert not any("Thanks bob" in n["message"] for n in replayed)
+
+    # Ann's own workout still opens; Bob's words are gone from her inbox as from her page.
+    mine = ann.get("/notifications/").get_data(as_text=True)
+    assert "Strong finish" not in mine and "This comment was deleted." in mine
+    assert "Strong finish" not in ann.get(f"/workouts/{workout}").get_data(as_text=True)
+    assert f'href="/workouts/{workout}"' in mine
+
+    # Lifting the block brings back what the rule allows again (the follow stays removed).
+    assert ann.post("/u/bob/unblock").status_code == 302
+    assert "Strong finish" in ann.get("/notifications/").get_data(as_text=True)
 
 
 def test_the_resend_after_a_pubsub_gap_leads_to_the_list(app, client, signed_in):

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from fitness_app.extensions import db
+from fitness_app.extensions import db, socketio
 from fitness_app.models import Comment, Kudos, User, Workout
 from tests.conftest import signed_in_client
 from tests.databases import POSTGRESQL
@@ -51,6 +51,41 @@ def test_reports_reach_the_admins_who_delete_or_dismiss(app):
     assert "rude" not in workout_page and "kind words" in workout_page
     assert counters(app, workout) == (0, 1)
     assert c["carl"].post(f"/admin/reports/{kind}/dismiss").status_code == 403
+
+
+def test_a_deleted_comment_is_quoted_by_no_inbox_api_replay_or_export(app):
+    """An admin deletes a reported comment: the owner's and earlier commenters' notifications
+    keep their place and link, but none of them quotes its words any more."""
+    c = people(app, "owner", "carl", "bob")
+    admin = signed_in_client(app, "root", admin=True)
+    workout = public_workout(app, c["owner"], "owner")
+    c["carl"].post(f"/workouts/{workout}/comments", data={"body": "first"})
+    c["bob"].post(f"/workouts/{workout}/comments", data={"body": "vile words"})
+    with app.app_context():
+        rude = db.session.scalar(sa.select(Comment.id).where(Comment.body == "vile words"))
+    for reader in (c["owner"], c["carl"]):
+        assert "vile words" in reader.get("/notifications/").text
+    c["carl"].post(f"/comments/{rude}/report", data={"reason": "Insulting"})
+    assert admin.post(f"/admin/reports/{rude}/delete").status_code == 303
+
+    for reader in (c["owner"], c["carl"]):
+        inbox = reader.get("/notifications/").text
+        assert "vile words" not in inbox and "This comment was deleted." in inbox
+        assert f'href="/workouts/{workout}"' in inbox
+        [note] = [n for n in reader.get("/api/notifications?after=0").json["notifications"]
+                  if n["kind"] == "comment" and n["data"]["comment_id"] == rude]
+        assert note["message"] == "This comment was deleted."
+        assert note["url"] == f"/workouts/{workout}"
+        socket = socketio.test_client(app, flask_test_client=reader, auth={"last_id": 0})
+        replayed = [e["args"][0]["message"] for e in socket.get_received()
+                    if e["name"] == "notification"]
+        socket.disconnect()
+        assert "This comment was deleted." in replayed
+        assert not any("vile words" in m for m in replayed)
+        export = reader.get("/settings/export").get_data(as_text=True)
+        assert "vile words" not in export and "This comment was deleted." in export
+    # Carl's own comment was not deleted: the owner's notification still quotes it.
+    assert "carl on “Tempo run”: first" in c["owner"].get("/notifications/").text
 
 
 def test_limits_allow_60_kudos_and_10_comments_a_minute_then_429(app):

@@ -34,6 +34,7 @@ from fitness_app.models import (
 )
 from fitness_app.services.imports.gpx_out import track_gpx
 from fitness_app.services.notifications import inbox
+from fitness_app.services.notifications.links import links_for
 from fitness_app.services.notifications.payload import group_of, iso_utc
 from fitness_app.services.notifications.unread_counts import unread_among
 from fitness_app.services.social.visibility import seen_by
@@ -132,10 +133,11 @@ def _notifications(user_id: int) -> Iterator[list[Row]]:
             return
         after = rows[-1].id
         unread = unread_among(user, [n.id for n in rows])
+        links = links_for(rows)
         yield [
             _row({key: getattr(n, key) for key in fields})
-            | {"announcement": n.user_id is None, "read": n.id not in unread,
-               "group": group_of(n)}
+            | {"message": links.message(n), "announcement": n.user_id is None,
+               "read": n.id not in unread, "group": group_of(n)}
             for n in rows
         ]
 

@@ -44,13 +44,14 @@ def serialize(notification: Notification | Stored, links: Links) -> dict[str, An
 
     A stored notification is serialised with the `links` of its batch
     (`links.links_for`), so one whose workout was deleted leads to the
-    workouts list; one created in this transaction with `links.FRESH`.
+    workouts list, and one quoting a deleted comment quotes nothing; one
+    created in this transaction with `links.FRESH`.
     """
     return {
         "id": notification.id,
         "kind": notification.kind,
         "title": notification.title,
-        "message": notification.message,
+        "message": links.message(notification),
         "created_at": iso_utc(notification.created_at),
         "data": notification.data or {},
         "url": links.url(notification),

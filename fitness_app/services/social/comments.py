@@ -93,7 +93,8 @@ def _store(author: User, workout_id: int, body: str) -> tuple[_News, int | None]
         )
         news = _News(workout.id, comment_id, (author.id, workout.user_id), "Comment",
                      _message(author.username, workout.title, body),
-                     {"username": author.username, "workout_id": workout.id})
+                     {"username": author.username, "workout_id": workout.id,
+                      "comment_id": comment_id})
         owner = [] if workout.user_id == author.id else [workout.user_id]
         after = news.send(0, also=owner)
     return news, after
