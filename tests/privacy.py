@@ -157,6 +157,13 @@ class World:
                                  blocked_id=self.user_id(blocked)))
             db.session.commit()
 
+    def follow(self, follower: str, followee: str) -> None:
+        """An accepted follow, written straight into its table."""
+        with self.app.app_context():
+            db.session.add(Follow(follower_id=self.user_id(follower),
+                                  followee_id=self.user_id(followee), accepted=True))
+            db.session.commit()
+
     def pending_asker(self) -> str:
         """The username of a new user whose request to follow the owner waits for an answer."""
         name, _ = self.spare_user()

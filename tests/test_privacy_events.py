@@ -175,3 +175,39 @@ def test_mark_read_over_the_socket_is_a_missing_id_for_another_users_notificatio
         finally:
             socket.disconnect()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("change", ["made private", "reader blocked"])
+def test_a_stored_notification_stops_quoting_what_its_reader_may_no_longer_see(
+        world: World, change: str) -> None:
+    """A comment notification told a follower of the owner's comment; then the workout went
+    out of their sight. Inbox, API, replay and export no longer show its title or words."""
+    if change == "made private":
+        reader = "follower"
+    else:
+        reader, client = world.spare_user()
+        world.clients[reader] = client
+        world.follow(reader, "owner")
+    workout = world.spare_workout("followers")
+    world.comment(reader, workout)
+    quote = f"Mx words before it was {change}"
+    world.secrets[quote] = "followers"
+    assert world.request("owner", "POST", f"/workouts/{workout}/comments",
+                         {"body": quote}).status_code == 303
+    assert quote in world.request(reader, "GET", "/api/notifications?after=0").text
+    if change == "made private":
+        world.set_visibility(workout, "private")
+        world.secrets[quote] = "private"
+    else:
+        world.block("owner", reader)
+    problems: Problems = []
+    for path in ("/api/notifications?after=0", "/notifications/", "/settings/export"):
+        problems += allowed(world, reader, "GET", path, None, (200,))[0]
+    socket = socketio.test_client(world.app, flask_test_client=world.clients[reader],
+                                  auth={"last_id": 0})
+    try:
+        if leaks := world.leaked(reader, json.dumps(socket.get_received())):
+            problems.append(f"{reader}'s replay shows {leaks}")
+    finally:
+        socket.disconnect()
+    assert not problems, "\n".join(problems)
