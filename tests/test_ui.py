@@ -390,7 +390,7 @@ def test_clicking_a_popup_opens_its_page_and_marks_it_read(world, member_page):
     popup.locator(".toast-message").click()
 
     expect(page).to_have_url(f"{world.base}{note['url']}")
-    expect(page.get_by_label("Title", exact=True)).to_have_value(title)
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
     _, unread_after = newest_notification(world)
     assert unread_after == unread_before - 1
 
