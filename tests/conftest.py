@@ -2,8 +2,9 @@
 
 Each test gets its own SQLite file, and its own PostgreSQL schema too (see
 `tests/databases.py`), unless it is marked `one_database`: tests of input
-validation only, which run on SQLite alone. A missing PostgreSQL fails the
-run under CI and is listed loudly elsewhere (`tests/services.py`).
+handling or static responses, whose SQL is not what they test, which run on
+SQLite alone. A missing PostgreSQL fails the run under CI and is listed loudly
+elsewhere (`tests/services.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.pushservice import PushService
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run tests marked `one_database` on SQLite only: they check input handling, not SQL."""
+    """Run tests marked `one_database` on SQLite only: input or static responses, not SQL."""
     kept, dropped = [], []
     for item in items:
         params = getattr(item, "callspec", None)

@@ -231,6 +231,7 @@ def test_a_link_of_a_deleted_account_is_dead(app, mailbox):
     assert app.test_client().get(path).status_code == 400
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -249,6 +250,7 @@ def test_new_password_follows_the_registration_rules(app, client, mailbox, data,
     assert can_sign_in(app, "password1")
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
@@ -325,6 +327,7 @@ def test_change_password_ends_the_other_sessions_only(app, mailbox):
     assert notice.message["Subject"] == "Your fitness_app password was changed"
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+# Static files and headers: the same whatever the database holds.
+pytestmark = pytest.mark.one_database
+
 
 def static_urls(page: str) -> list[str]:
     return re.findall(r'(?:href|src)="(/static/[^"]+)"', page)

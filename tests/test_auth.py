@@ -22,6 +22,7 @@ def test_register_signs_in_and_redirects_home(client, auth, app):
         assert passwords.check_password(user.password_hash, "password1")
 
 
+@pytest.mark.one_database
 def test_pages_need_login(client):
     for path in ["/", "/workouts/", "/workouts/new", "/goals/", "/goals/new", "/notifications/"]:
         response = client.get(path)
@@ -79,6 +80,7 @@ def test_login_and_logout(client, auth):
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.one_database
 def test_logout_is_post_only(client, auth):
     auth.register()
     assert client.get("/auth/logout").status_code == 405
@@ -122,6 +124,7 @@ def test_remember_me_sets_a_lasting_cookie(client, auth):
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.one_database
 def test_forms_refuse_posts_without_csrf_token(app, auth):
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()
@@ -134,6 +137,7 @@ def test_forms_refuse_posts_without_csrf_token(app, auth):
     assert b"The form expired" in response.data
 
 
+@pytest.mark.one_database
 def test_register_page_has_labelled_fields_and_csrf(app):
     app.config["WTF_CSRF_ENABLED"] = True
     page = app.test_client().get("/auth/register").data.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fitness_app.extensions import db
 from fitness_app.models import Notification, User
 
@@ -43,6 +45,7 @@ def test_create_admin_promotes_an_existing_user(runner, app, auth):
     assert users(app) == {"ann@example.com": True}
 
 
+@pytest.mark.one_database
 def test_create_admin_refuses_a_short_password(runner, app):
     result = runner.invoke(
         args=["create-admin", "--email", "b@example.com", "--username", "b", "--password", "x"]
@@ -62,6 +65,7 @@ def test_announce_without_queue_stores_and_explains(runner, app):
                                                            "Gym closed on Friday")
 
 
+@pytest.mark.one_database
 def test_announce_refuses_empty_text(runner, app):
     result = runner.invoke(args=["announce", "   "])
     assert result.exit_code == 2

@@ -108,6 +108,7 @@ def test_bad_goal_input(client, app, signed_in, field, value, message):
     assert message in response.data.decode()
 
 
+@pytest.mark.one_database
 def test_goal_form_labels(client, signed_in):
     page = client.get("/goals/new").data.decode()
     for field, label in [("kind", "Goal"), ("target", "Target"), ("period", "Period")]:

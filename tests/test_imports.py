@@ -52,6 +52,7 @@ def events(socket, name):
     return [e["args"][0] for e in socket.get_received() if e["name"] == name]
 
 
+@pytest.mark.one_database
 def test_import_page_has_the_labelled_file_field(client, signed_in):
     page = client.get("/workouts/import").data.decode()
     assert '<label for="file">Workout file</label>' in page
@@ -148,6 +149,7 @@ def test_not_a_workout_file_fails_the_import_with_a_message(client, app, signed_
     assert note.title == "Import failed"
 
 
+@pytest.mark.one_database
 def test_uploads_need_a_file_and_stay_under_50_mb(client, app, signed_in):
     response = client.post("/workouts/import", data={}, content_type="multipart/form-data")
     assert response.status_code == 400 and b"Choose a .gpx" in response.data

@@ -44,6 +44,7 @@ def devices_in_db(app: Flask) -> list[PushDevice]:
         return list(db.session.scalars(sa.select(PushDevice)))
 
 
+@pytest.mark.one_database
 def test_the_key_is_the_uncompressed_p256_point(client):
     key = client.get("/push/key").get_json()["publicKey"]
     raw = keys.b64url_decode(key)
@@ -202,6 +203,7 @@ def test_a_password_change_ends_the_other_logins_subscriptions_only(app):
     assert phone_device != laptop_device
 
 
+@pytest.mark.one_database
 def test_the_manifest_makes_an_installable_app(client):
     response = client.get("/manifest.webmanifest")
     assert response.mimetype == "application/manifest+json"
@@ -219,6 +221,7 @@ def test_the_manifest_makes_an_installable_app(client):
         assert f"{width}x{height}" == icon["sizes"]
 
 
+@pytest.mark.one_database
 def test_the_service_worker_is_served_from_the_root_uncached(client):
     response = client.get("/sw.js")
     assert response.status_code == 200
@@ -229,6 +232,7 @@ def test_the_service_worker_is_served_from_the_root_uncached(client):
     assert b"showNotification" in response.data
 
 
+@pytest.mark.one_database
 def test_every_page_links_the_manifest(client, signed_in):
     for path in ("/", "/settings/", "/settings/devices", "/notifications/"):
         assert '<link rel="manifest" href="/manifest.webmanifest">' in client.get(path).get_data(

@@ -85,6 +85,7 @@ def test_settings_are_saved_and_shown_again(app, client, signed_in):
     assert (user.quiet_start, user.quiet_end, user.muted) == (None, None, "")
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("fields", "message"),
     [

@@ -1,6 +1,6 @@
 """Every page in a real browser, at phone and desktop widths: fits, accessible, popups on screen.
 
-For each screen in SCREENS and each width in WIDTHS the test opens the page in
+For each screen in SCREENS and each width in CHECK_WIDTHS the test opens the page in
 Debian's Chromium (Playwright) against the live server, and asserts what a
 person on that device would notice:
 
@@ -52,6 +52,10 @@ WIDTHS = {
 TOAST = "#notification-container .toast[data-notification-id]"
 SHOTS = os.environ.get("UI_SCREENSHOTS")
 SHOT_WIDTHS = (390, 1280)  # a phone and a desktop
+# Every screen is checked at the narrowest phone the contract names and on a
+# desktop; 390 px (the popup fold's width, checked in test_popup_groups.py)
+# joins when screenshots are taken, since docs/screenshots/ shows it.
+CHECK_WIDTHS = [360, 1280, *([390] if SHOTS else [])]
 POPUP_TITLES = itertools.cycle(["Lunch run", "Hill repeats", "Park loop", "Tempo run"])
 COUNTER = itertools.count(1)
 
@@ -307,7 +311,7 @@ def check_popup_arrives(page: Page, world: World, session: requests.Session) -> 
         assert box["bottom"] - box["top"] <= 0.4 * (box["vvBottom"] - box["vvTop"]), box
 
 
-@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("width", CHECK_WIDTHS)
 @pytest.mark.parametrize("screen", SCREENS, ids=[s.name for s in SCREENS])
 def test_screen_fits_is_accessible_and_shows_popups(browser, world, screen: Screen, width: int):
     session = session_for(world, screen.who)
@@ -386,7 +390,7 @@ def test_clicking_a_popup_opens_its_page_and_marks_it_read(world, member_page):
     popup.locator(".toast-message").click()
 
     expect(page).to_have_url(f"{world.base}{note['url']}")
-    expect(page.get_by_label("Title", exact=True)).to_have_value(title)
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
     _, unread_after = newest_notification(world)
     assert unread_after == unread_before - 1
 
