@@ -42,25 +42,6 @@ def refused(process: subprocess.Popen, log_path) -> str:
     return output
 
 
-@pytest.mark.parametrize(("first_mode", "second_mode"),
-                         [("eventlet", "eventlet"), ("gevent", "gevent"),
-                          ("gevent", "eventlet")])
-def test_a_second_make_run_on_a_taken_port_says_so_and_stops(tmp_path, first_mode, second_mode):
-    (tmp_path / "first").mkdir()
-    with LiveServer(tmp_path / "first", env={"ASYNC_MODE": first_mode}) as first:
-        env = {**first.env, "ASYNC_MODE": second_mode,
-               "DATABASE_URL": f"sqlite:///{tmp_path / 'second.db'}",
-               "INSTANCE_PATH": str(tmp_path / "second-instance")}
-        second = start_make_run(env, first.port, tmp_path / "second.log")
-        output = refused(second, tmp_path / "second.log")
-        assert f"port {first.port} on 127.0.0.1 is taken" in output
-        # The first server still answers every request alone.
-        with requests.Session() as session:
-            for _ in range(20):
-                assert session.get(f"{first.url}/healthz", timeout=5).status_code == 200
-        assert first.process.poll() is None
-
-
 def _seed_waiting_work(database_url: str) -> sa.Engine:
     """A due goal nudge and an import whose server is long gone, in a migrated database."""
     engine = sa.create_engine(database_url)
@@ -88,21 +69,45 @@ def _waiting_work(engine: sa.Engine) -> list[tuple]:
                 *conn.execute(sa.text("SELECT id, status, heartbeat_at FROM imports"))]
 
 
-@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
-def test_a_refused_make_run_leaves_due_items_and_imports_alone(tmp_path, mode):
-    """Nothing is claimed or resumed by a server that never got its port."""
-    (tmp_path / "first").mkdir()
+def refused_beside(first: LiveServer, mode: str, tmp_path) -> str:
+    """A second `make run` in `mode` on `first`'s port, with work waiting in its own
+    database: its output, once it has stopped having claimed and resumed nothing."""
     second_db = f"sqlite:///{tmp_path / 'second.db'}"
     engine = _seed_waiting_work(second_db)
     waiting = _waiting_work(engine)
-    with LiveServer(tmp_path / "first") as first:
-        env = {**first.env, "ASYNC_MODE": mode, "DATABASE_URL": second_db,
-               "INSTANCE_PATH": str(tmp_path / "second-instance"),
-               "IMPORT_STALE_SECONDS": "1", "SCHEDULE_POLL_SECONDS": "0.1"}
-        second = start_make_run(env, first.port, tmp_path / "second.log")
-        refused(second, tmp_path / "second.log")
+    env = {**first.env, "ASYNC_MODE": mode, "DATABASE_URL": second_db,
+           "INSTANCE_PATH": str(tmp_path / "second-instance"),
+           "IMPORT_STALE_SECONDS": "1", "SCHEDULE_POLL_SECONDS": "0.1"}
+    output = refused(start_make_run(env, first.port, tmp_path / "second.log"),
+                     tmp_path / "second.log")
     assert _waiting_work(engine) == waiting
     engine.dispose()
+    return output
+
+
+@pytest.mark.parametrize(("first_mode", "second_mode"),
+                         [("eventlet", "eventlet"), ("gevent", "gevent"),
+                          ("gevent", "eventlet")])
+def test_a_second_make_run_on_a_taken_port_says_so_and_stops(tmp_path, first_mode, second_mode):
+    """It says the port is taken, the first server answers alone, and the refused one
+    never claimed or resumed the work waiting in its database."""
+    (tmp_path / "first").mkdir()
+    with LiveServer(tmp_path / "first", env={"ASYNC_MODE": first_mode}) as first:
+        output = refused_beside(first, second_mode, tmp_path)
+        assert f"port {first.port} on 127.0.0.1 is taken" in output
+        # The first server still answers every request alone.
+        with requests.Session() as session:
+            for _ in range(20):
+                assert session.get(f"{first.url}/healthz", timeout=5).status_code == 200
+        assert first.process.poll() is None
+
+
+def test_threading_mode_refused_on_a_taken_port_leaves_waiting_work_alone(tmp_path):
+    """Werkzeug's server in threading mode exits on a taken port in its own words; it too
+    claims and resumes nothing."""
+    (tmp_path / "first").mkdir()
+    with LiveServer(tmp_path / "first") as first:
+        refused_beside(first, "threading", tmp_path)
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
