@@ -15,9 +15,10 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser_pages import SignedInPages
 from tests.live import post_form, register
 from tests.test_browser import CONNECTED, PASSWORD
-from tests.test_ui import AXE, WIDTHS, axe_violations
+from tests.test_ui import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -36,27 +37,9 @@ def log(base: str, session: requests.Session, title: str, visibility: str) -> No
 @pytest.fixture
 def phone(browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
     """A 360 px phone signed in as `session`'s user, on `path`, once connected."""
-    contexts = []
-
-    def open_(session: requests.Session, path: str) -> Page:
-        context = browser.new_context(base_url=live_server.url, **WIDTHS[360])
-        context.set_default_timeout(10_000)
-        context.add_init_script(path=str(AXE))
-        context.add_cookies([{"name": c.name, "value": c.value, "url": live_server.url}
-                             for c in session.cookies])
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.goto(path)
-        page.wait_for_function(CONNECTED)
-        return page
-
-    yield open_
-    for context in contexts:
-        for page in context.pages:
-            assert page.errors == []
-        context.close()
+    pages = SignedInPages(browser, live_server.url)
+    yield lambda session, path: pages.open(session, 360, path)
+    pages.close()
 
 
 def test_ask_accept_from_the_popup_and_see_the_followers_workouts(live_server, phone):

@@ -18,9 +18,10 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser_pages import SignedInPages
 from tests.live import post_form, register
 from tests.test_browser import CONNECTED, PASSWORD
-from tests.test_ui import AXE, WIDTHS, axe_violations
+from tests.test_ui import WIDTHS, axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -65,28 +66,9 @@ def runner(live_server) -> Callable[[], requests.Session]:
 
 @pytest.fixture
 def open_page(browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
-    contexts = []
-
-    def open_(session: requests.Session, width: int, path: str = "/") -> Page:
-        context = browser.new_context(base_url=live_server.url, **WIDTHS[width])
-        context.set_default_timeout(10_000)
-        context.add_init_script(path=str(AXE))
-        context.add_cookies([{"name": c.name, "value": c.value, "url": live_server.url}
-                             for c in session.cookies])
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.goto(path)
-        page.wait_for_function(CONNECTED)
-        return page
-
-    yield open_
-    for context in contexts:
-        for page in context.pages:
-            assert page.errors == []
-            page.evaluate("window.fitnessSocket && window.fitnessSocket.disconnect()")
-        context.close()
+    pages = SignedInPages(browser, live_server.url)
+    yield pages.open
+    pages.close()
 
 
 def covered(page: Page) -> dict:
