@@ -100,6 +100,22 @@ WATCH_LIVE_REGION = """() => {
 }"""
 
 
+def test_a_newcomers_first_workout_turns_the_welcome_into_the_dashboard(live_server, open_page):
+    """The first workout replaces the welcome card with every card of the dashboard, as a
+    reload would show it, and nothing else."""
+    session = register(live_server.url, f"new{uuid.uuid4().hex[:10]}", PASSWORD)
+    page = open_page(session, 360)
+    expect(page.locator("[data-live-key=welcome]")).to_have_count(1)
+
+    log(live_server.url, session, "First ever run", "5")
+
+    expect(page.locator("[data-live-key=recent]")).to_contain_text("First ever run")
+    live = page.locator("#dashboard [data-live-key]").evaluate_all(
+        "cards => cards.map(card => card.dataset.liveKey)")
+    assert live == ["summary", "week", "goals", "streak", "recent"]
+    assert "undefined" not in page.locator("#dashboard").inner_text()
+
+
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_one_long_run_is_one_popup_and_the_dashboard_keeps_up(live_server, runner, open_page,
                                                               width):

@@ -49,8 +49,9 @@
     var present = cards(dashboard).map(function (card) { return card.dataset.liveKey; });
     if (keys.join(" ") !== present.join(" ")) {
       // A first workout or goal turns the welcome card into the dashboard: all anew.
-      dashboard.replaceChildren.apply(dashboard, Array.prototype.map.call(
-        body.childNodes, function (node) { return document.adoptNode(node); }));
+      // A copy of the list first: adopting a node takes it out of the live `childNodes`.
+      dashboard.replaceChildren.apply(dashboard, Array.prototype.slice.call(body.childNodes)
+        .map(function (node) { return document.adoptNode(node); }));
     } else {
       fresh.forEach(function (card) {
         var key = card.dataset.liveKey;
