@@ -32,6 +32,7 @@ from fitness_app.extensions import db  # noqa: E402
 from fitness_app.models import Follow, User, Workout  # noqa: E402
 from tests.conftest import built_app, signed_in_client  # noqa: E402
 from tests.databases import postgres_schema  # noqa: E402
+from tests.social_rows import recount_follows  # noqa: E402
 
 START = date.today() - timedelta(days=3650)
 
@@ -55,6 +56,8 @@ def follow(app, follower: str, followee: str) -> None:
         ids = dict(db.session.execute(sa.select(User.username, User.id)).all())
         db.session.add(Follow(follower_id=ids[follower], followee_id=ids[followee],
                               accepted=True))
+        db.session.flush()
+        recount_follows(db.session.connection())
         db.session.commit()
 
 

@@ -47,6 +47,7 @@ from bench.databases import (
 )
 from bench.processes import LoadClient, Server, log
 from fitness_app.models import Follow, User, Workout
+from tests.social_rows import recount_follows
 
 LEVELS = ("private", "followers", "public")
 CHUNK = 5_000
@@ -65,6 +66,7 @@ def add_followers(url: str, author: int, followers: list[int]) -> None:
         _insert(conn, Follow.__table__, [
             {"follower_id": f, "followee_id": author, "accepted": True, "created_at": now}
             for f in followers])
+        recount_follows(conn)
     engine.dispose()
 
 
@@ -87,6 +89,7 @@ def add_followees(url: str, viewer: int, followees: int, workouts_each: int,
         _insert(conn, Follow.__table__, [
             {"follower_id": viewer, "followee_id": f, "accepted": True, "created_at": start}
             for f in ids])
+        recount_follows(conn)
         span = 365 * aged.YEARS
         days = sorted((rng.randrange(span), owner) for owner in ids for _ in range(workouts_each))
         first = start.date().toordinal()

@@ -42,6 +42,7 @@ from fitness_app.services.imports.track import encoded_route
 from tests import services
 from tests.conftest import built_app, log_workout, signed_in_client
 from tests.databases import PG_SKIP_REASON, database_url
+from tests.social_rows import add_social_rows
 
 LEVELS = ("private", "followers", "public")
 # What each viewer sees of the owner's workouts, by visibility. The owner blocked
@@ -159,17 +160,14 @@ class World:
 
     def follow(self, follower: str, followee: str) -> None:
         """An accepted follow, written straight into its table."""
-        with self.app.app_context():
-            db.session.add(Follow(follower_id=self.user_id(follower),
-                                  followee_id=self.user_id(followee), accepted=True))
-            db.session.commit()
+        add_social_rows(self.app, Follow(follower_id=self.user_id(follower),
+                                         followee_id=self.user_id(followee), accepted=True))
 
     def pending_asker(self) -> str:
         """The username of a new user whose request to follow the owner waits for an answer."""
         name, _ = self.spare_user()
-        with self.app.app_context():
-            db.session.add(Follow(follower_id=self.user_id(name), followee_id=self.ids["owner"]))
-            db.session.commit()
+        add_social_rows(self.app,
+                        Follow(follower_id=self.user_id(name), followee_id=self.ids["owner"]))
         return name
 
     def host_workout(self) -> int:
@@ -281,20 +279,19 @@ def build_world(app: Flask) -> World:
             level = title.split()[1]
             (world.done if completed else world.planned)[level] = workout_id
             world.levels[workout_id] = level
-        db.session.add_all([
-            Follow(follower_id=ids["follower"], followee_id=ids["owner"], accepted=True),
-            Follow(follower_id=ids["requester"], followee_id=ids["owner"], accepted=False),
-            Follow(follower_id=ids["blocked"], followee_id=ids["owner"], accepted=True),
-            Follow(follower_id=ids["blocker"], followee_id=ids["owner"], accepted=True),
-            Block(blocker_id=ids["owner"], blocked_id=ids["blocked"]),
-            Block(blocker_id=ids["blocker"], blocked_id=ids["owner"]),
-        ])
-        db.session.add_all([
-            WorkoutTrack(workout_id=world.done[level], user_id=ids["owner"],
-                         started_at=datetime.now(UTC), duration_seconds=1800,
-                         elevation_gain_m=12.0, route=ROUTE, points=3)
-            for level in LEVELS])
-        db.session.commit()
+    add_social_rows(
+        app,
+        Follow(follower_id=ids["follower"], followee_id=ids["owner"], accepted=True),
+        Follow(follower_id=ids["requester"], followee_id=ids["owner"], accepted=False),
+        Follow(follower_id=ids["blocked"], followee_id=ids["owner"], accepted=True),
+        Follow(follower_id=ids["blocker"], followee_id=ids["owner"], accepted=True),
+        Block(blocker_id=ids["owner"], blocked_id=ids["blocked"]),
+        Block(blocker_id=ids["blocker"], blocked_id=ids["owner"]),
+        *(WorkoutTrack(workout_id=world.done[level], user_id=ids["owner"],
+                       started_at=datetime.now(UTC), duration_seconds=1800,
+                       elevation_gain_m=12.0, route=ROUTE, points=3)
+          for level in LEVELS),
+    )
     for level in LEVELS:
         world.comment("owner", world.done[level], comment_body(level))
     return world

@@ -22,6 +22,7 @@ from fitness_app.models import Block, Follow, User, Workout
 from fitness_app.services.social import feed, feed_items
 from tests.conftest import log_workout, signed_in_client
 from tests.sio_client import DELIVERY_DEADLINE
+from tests.social_rows import add_social_rows, recount_follows
 from tests.test_follows import plan
 
 LEVELS_CYCLE = ("private", "followers", "public")
@@ -34,9 +35,7 @@ def user_id(app: Flask, username: str) -> int:
 
 
 def relate(app: Flask, *rows: Follow | Block) -> None:
-    with app.app_context():
-        db.session.add_all(rows)
-        db.session.commit()
+    add_social_rows(app, *rows)
 
 
 def add_workouts(app: Flask, owner: int, count: int, visibility: str = "followers",
@@ -300,6 +299,7 @@ def follow_on_live_server(live_server, follower: str, followee: str) -> None:
             conn.execute(sa.insert(Follow).values(follower_id=ids[follower],
                                                   followee_id=ids[followee], accepted=True,
                                                   created_at=datetime.now(UTC)))
+            recount_follows(conn)
     finally:
         engine.dispose()
 

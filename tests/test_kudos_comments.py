@@ -17,6 +17,7 @@ from fitness_app.extensions import db, socketio
 from fitness_app.models import Block, Comment, Follow, Kudos, User, Workout
 from fitness_app.services.social import comments as comments_service
 from tests.conftest import built_app, log_workout, signed_in_client
+from tests.social_rows import add_social_rows
 
 
 def user_id(app: Flask, username: str) -> int:
@@ -32,9 +33,7 @@ def newest_workout(app: Flask, username: str) -> int:
 
 
 def add_rows(app: Flask, *rows: object) -> None:
-    with app.app_context():
-        db.session.add_all(rows)
-        db.session.commit()
+    add_social_rows(app, *rows)
 
 
 def connect(app: Flask, client: FlaskClient):

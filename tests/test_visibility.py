@@ -20,6 +20,7 @@ from fitness_app.services.training import workouts
 from fitness_app.services.training.workouts import WorkoutInput
 from tests.conftest import log_workout, signed_in_client
 from tests.privacy_answers import without_tokens
+from tests.social_rows import add_social_rows
 
 LEVELS = ("private", "followers", "public")
 # What each relation to the owner sees, by visibility.
@@ -48,14 +49,13 @@ def people(app: Flask) -> dict[str, FlaskClient]:
     for level in LEVELS:
         assert log_workout(clients["owner"], title=f"Run {level}", visibility=level).status_code \
             == 302
-    with app.app_context():
-        db.session.add_all([
-            Follow(follower_id=ids["follower"], followee_id=ids["owner"], accepted=True),
-            Follow(follower_id=ids["requester"], followee_id=ids["owner"], accepted=False),
-            Block(blocker_id=ids["owner"], blocked_id=ids["blocked"]),
-            Block(blocker_id=ids["blocker"], blocked_id=ids["owner"]),
-        ])
-        db.session.commit()
+    add_social_rows(
+        app,
+        Follow(follower_id=ids["follower"], followee_id=ids["owner"], accepted=True),
+        Follow(follower_id=ids["requester"], followee_id=ids["owner"], accepted=False),
+        Block(blocker_id=ids["owner"], blocked_id=ids["blocked"]),
+        Block(blocker_id=ids["blocker"], blocked_id=ids["owner"]),
+    )
     return clients
 
 

@@ -1,7 +1,8 @@
 """`feed_item`: a completed workout, sent live to the open feeds of those who may see it.
 
 `announce_completed(workout_id)` is called by the completion flow after its
-COMMIT (services/training/workouts.py) and returns at once: the fan-out runs
+COMMIT (services/training/workouts.py), when `may_reach_anyone` said so inside
+the transaction, and returns at once: the fan-out runs
 as a background task, so the completion POST never waits for 10,000
 followers. Not stored, not a notification: a feed that was closed reads the
 workout from the database when it opens.
@@ -40,6 +41,16 @@ EMIT_GROUP = 100
 # Fan-outs running in this process, for `wait_idle`.
 _running = 0
 _idle = threading.Condition()
+
+
+def may_reach_anyone(workout: Workout, owner: User) -> bool:
+    """Whether a fan-out of this workout could reach a follower at all, from what the
+    completion has loaded already: a private workout, or an owner nobody follows
+    (`users.followers_count`, kept in the transactions that move it), reaches no one,
+    so the completion starts no task and runs no query for it. A follow accepted
+    while the completion runs is not seen; that follower reads the workout from
+    the database when their feed next opens, as after any gap."""
+    return workout.visibility in visibility.SHARED_WITH_FOLLOWERS and owner.followers_count > 0
 
 
 def announce_completed(workout_id: int) -> None:

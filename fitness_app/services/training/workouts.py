@@ -70,21 +70,26 @@ def summary(workout: Workout, unit: str = units.METRIC) -> str:
     return "".join(parts)
 
 
-def _completion_flow(workout: Workout) -> None:
+def _completion_flow(workout: Workout) -> bool:
+    """Store the notification and tell the listeners; True when followers may hear of it
+    (decided here, inside the transaction, so a completion nobody follows starts no task)."""
+    owner = db.session.get(User, workout.user_id)
     store.notify(
         workout.user_id,
         "workout_completed",
         "Workout completed",
         # Written once, in the owner's unit: the row is what every later read shows.
-        summary(workout, units.of(db.session.get(User, workout.user_id))),
+        summary(workout, units.of(owner)),
         {"workout_id": workout.id, "activity": workout.activity},
     )
     workout_completed.send(workout, workout=workout)
+    return feed_items.may_reach_anyone(workout, owner)
 
 
 def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
     """Save a workout; a completed one fires the completion flow in the same commit,
     and after it the followers' open feeds hear of it."""
+    announce = False
     with delivery():
         workout = Workout(
             user_id=user_id, completed_at=utcnow() if completed else None, **data.as_dict()
@@ -94,8 +99,8 @@ def log_workout(user_id: int, data: WorkoutInput, completed: bool) -> Workout:
         workout_id = workout.id
         workout_saved.send(workout, workout=workout, created=True)
         if completed:
-            _completion_flow(workout)
-    if completed:
+            announce = _completion_flow(workout)
+    if announce:
         feed_items.announce_completed(workout_id)
     return workout
 
@@ -117,6 +122,7 @@ def add_past_workout(user_id: int, data: WorkoutInput, completed_at: datetime) -
 def complete_workout(user_id: int, workout_id: int) -> Completion:
     """Complete a planned workout once, however many requests race to do it;
     after the COMMIT, the followers' open feeds hear of it."""
+    announce = False
     with delivery() as unit:
         result = db.session.execute(
             sa.update(Workout)
@@ -131,11 +137,12 @@ def complete_workout(user_id: int, workout_id: int) -> Completion:
         completed = result.rowcount == 1
         if completed:
             workout = db.session.get(Workout, workout_id, populate_existing=True)
-            _completion_flow(workout)
+            announce = _completion_flow(workout)
         else:
             unit.abandon()
-    if completed:
+    if announce:
         feed_items.announce_completed(workout_id)
+    if completed:
         return Completion.COMPLETED
     exists = db.session.scalar(
         sa.select(Workout.id).where(Workout.id == workout_id, Workout.user_id == user_id)
