@@ -78,6 +78,8 @@ def _on_saved(sender: Any, workout: Workout, created: bool, **extra: Any) -> Non
 
 
 def _on_completed(sender: Any, workout: Workout, **extra: Any) -> None:
+    if workout.start_time is None:
+        return  # reminders are planned only for workouts with a time: none to cancel
     plan.cancel_reminder(workout.id)
 
 
