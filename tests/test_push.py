@@ -188,3 +188,51 @@ def test_goal_fixture_sanity(app):
     ann.post("/goals/new", data={"kind": "workouts", "target": "1", "period": "week"})
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Goal)) == 1
+
+
+def counted_and_stored(app: Flask, *usernames: str) -> list[tuple[int, int]]:
+    """Per user, (`push_devices_count`, the devices actually stored)."""
+    with app.app_context():
+        found = []
+        for name in usernames:
+            user = db.session.scalar(sa.select(User).where(User.username == name))
+            found.append((user.push_devices_count, len(device_ids(app, name))))
+        return found
+
+
+def test_the_device_counter_follows_every_way_a_device_comes_and_goes(app, push_service):
+    """A delivery hands nothing to the dispatchers for a user whose counter says no devices,
+    so the counter must never be lower than the rows: checked after each way they change."""
+    ann_phone, bob = signed_in_client(app, "ann"), signed_in_client(app, "bob")
+    ann_laptop = app.test_client()
+    AuthActions(ann_laptop).login()
+    phone, laptop, tablet = (push_service.subscription() for _ in range(3))
+    assert counted_and_stored(app, "ann", "bob") == [(0, 0), (0, 0)]
+
+    _, first = subscribe(ann_phone, phone)
+    subscribe(ann_phone, phone)  # the same browser again: the same device
+    subscribe(ann_laptop, laptop)
+    subscribe(ann_laptop, tablet)
+    assert counted_and_stored(app, "ann") == [(3, 3)]
+
+    assert ann_phone.delete(f"/push/subscriptions/{first['id']}").status_code == 204
+    assert counted_and_stored(app, "ann") == [(2, 2)]
+
+    subscribe(bob, tablet)  # the tablet now belongs to bob, who signed in on it
+    assert counted_and_stored(app, "ann", "bob") == [(1, 1), (1, 1)]
+
+    push_service.answer(tablet, 410)  # the push service forgot it
+    log_workout(bob, title="Forgotten")
+    wait_until(lambda: counted_and_stored(app, "bob") == [(0, 0)], timeout=10,
+               message="410 deletes the device and counts it out")
+
+    AuthActions(ann_laptop).logout()  # the laptop's login ends, and its device with it
+    assert counted_and_stored(app, "ann") == [(0, 0)]
+
+    subscribe(ann_phone, phone)
+    log_workout(ann_phone, title="Counted again")
+    [push] = push_service.wait(lambda s: [p for p in s.for_(phone)
+                                          if p.payload["message"].startswith("Counted again")])
+    assert push.payload["kind"] == "workout_completed"
+    assert ann_phone.post("/auth/logout-everywhere").status_code == 302
+    assert counted_and_stored(app, "ann") == [(0, 0)]

@@ -86,6 +86,11 @@ class User(UserMixin, db.Model):
     followers_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     following_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     follow_requests_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # The user's Web Push devices, kept by services/push/devices.py under the user's
+    # lock (`recount`): a delivery reads it from the counter UPDATE it runs anyway and
+    # hands nothing to the push dispatchers for a user without devices. Never low:
+    # a removal that skipped its recount leaves it high, which costs one read.
+    push_devices_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     # The login this object was loaded for (services/accounts/logins.py); not columns.
     login_token = None

@@ -26,6 +26,8 @@ from flask_login import current_user, login_user, logout_user
 from fitness_app.extensions import db, login_manager
 from fitness_app.models import Login, User, utcnow
 from fitness_app.realtime import presence, push
+from fitness_app.services.push import devices
+from fitness_app.services.sql import lock_users
 
 # Flask-Login's own default for the remember-me cookie.
 DEFAULT_LIFETIME = timedelta(days=365)
@@ -42,10 +44,13 @@ def begin(user: User, remember: bool = False) -> None:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     # The user's logins past their lifetime can no longer load; drop them here,
-    # where the work is bounded by one user's logins.
-    db.session.execute(
+    # where the work is bounded by one user's logins (their push devices with them).
+    lock_users([user.id])
+    expired = db.session.execute(
         sa.delete(Login).where(Login.user_id == user.id, Login.created_at < now - _lifetime())
-    )
+    ).rowcount
+    if expired:
+        devices.recount([user.id])
     login = Login(user_id=user.id, token_hash=_digest(token), created_at=now)
     db.session.add(login)
     db.session.flush()
@@ -57,10 +62,13 @@ def begin(user: User, remember: bool = False) -> None:
 def end_current() -> None:
     """This login ends: its session and remember-me cookies (copies too) and its sockets."""
     login_id = getattr(current_user, "login_id", None)
+    user_id = getattr(current_user, "id", None)
     logout_user()
     if login_id is None:
         return
+    lock_users([user_id])
     db.session.execute(sa.delete(Login).where(Login.id == login_id))
+    devices.recount([user_id])  # its push devices went with it
     db.session.commit()
     push.disconnect_login(str(login_id))
 
@@ -92,7 +100,9 @@ def ending_all(user_id: int, *, keep_current: bool = False) -> Iterator[None]:
     ending = sa.delete(Login).where(Login.user_id == user_id)
     if keep_current and current_id is not None:
         ending = ending.where(Login.id != current_id)
+    lock_users([user_id])
     db.session.execute(ending)
+    devices.recount([user_id])
     yield
     db.session.commit()
     if current_id is not None and not keep_current:

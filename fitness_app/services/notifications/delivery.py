@@ -11,9 +11,12 @@ prepared packets through `push.fan_out`. So:
 - the push runs no query: everything it sends was read before COMMIT;
 - the push happens before the request returns, and `push.fan_out` yields once
   so the packets leave before the HTTP response is written;
-- then the groups are handed to Web Push (`services/push`), which only queues
-  them: devices without an open socket get theirs from a background
-  dispatcher, never from the request.
+- then the groups of users with push devices are handed to Web Push
+  (`services/push`), which only queues them: devices without an open socket
+  get theirs from a background dispatcher, never from the request. Whether a
+  user has devices comes back from the counter UPDATE that stored the
+  notification (`users.push_devices_count`), so a user without any costs the
+  dispatchers nothing: no wake-up, no read.
 
 A `delivery()` opened inside another joins it; the outer one commits.
 
@@ -74,6 +77,7 @@ class Delivery:
         self.notifications: list[Notification | Stored] = []
         self.unread_users: set[int] = set()
         self.unread_known: dict[int, int] = {}
+        self.with_devices: set[int] = set()
         self.abandoned = False
         self._group_of: dict[int, str] = {}
         self._prepared: list[tuple[int | None, dict[str, Any]]] = []
@@ -117,6 +121,18 @@ class Delivery:
         self.unread_users.discard(user_id)
         self.unread_known[user_id] = max(0, count)
 
+    def devices_are(self, user_id: int, count: int) -> None:
+        """The statement that stored a notification read the user's push device count."""
+        if count > 0:
+            self.with_devices.add(user_id)
+        else:
+            self.with_devices.discard(user_id)
+
+    def pushable(self) -> list[Group]:
+        """The groups Web Push has work for: announcements, and users with devices."""
+        return [group for group in self.groups()
+                if group.user_id is None or group.user_id in self.with_devices]
+
     def abandon(self) -> None:
         """Roll back: the block changed nothing worth a COMMIT, so nothing is pushed."""
         db.session.rollback()
@@ -155,7 +171,7 @@ def delivery() -> Iterator[Delivery]:
         _current.reset(token)
     if packets:
         push.fan_out(packets)
-    groups = unit.groups() if packets is not None else []
+    groups = unit.pushable() if packets is not None else []
     if groups:
         fanout.hand_over((group.user_id, payload) for group in groups for payload in group.payloads)
 

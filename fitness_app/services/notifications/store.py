@@ -27,17 +27,19 @@ from fitness_app.services.sql import lock_everyone, lock_user, lock_users
 
 @functools.cache
 def _one_more_unread() -> sa.Update:
-    """Count one more unread and return the new total, announcements included.
+    """Count one more unread and return the new total, announcements included, and
+    the user's number of push devices.
 
-    RETURNING saves the count query the push would otherwise need. Built once
-    per process, like the count query: this runs on every notification.
+    RETURNING saves the count query the push would otherwise need, and tells the
+    unit whether Web Push has anything to do for this user. Built once per
+    process, like the count query: this runs on every notification.
     """
     users = User.__table__  # a Core UPDATE: the ORM's bulk-update machinery costs more
     return (
         sa.update(users)
         .where(users.c.id == sa.bindparam("user_id"))
         .values(unread_count=users.c.unread_count + 1)
-        .returning(unread_expression())
+        .returning(unread_expression(), users.c.push_devices_count)
     )
 
 
@@ -88,8 +90,9 @@ def notify(
         stored = db.session.execute(_insert_announcement(), values).one()
     else:
         lock_user(user_id)
-        unread = db.session.execute(_one_more_unread(), {"user_id": user_id}).scalar_one()
+        unread, devices = db.session.execute(_one_more_unread(), {"user_id": user_id}).one()
         unit.unread_is(user_id, unread)
+        unit.devices_are(user_id, devices)
         stored = db.session.execute(_insert_notification(), values).one()
         if leader is None:
             unit.start_group(user_id, stored.id)
@@ -158,8 +161,9 @@ def notify_many(drafts: Sequence[Draft]) -> list[Stored]:
         by_increment[count].append(user_id)
     for increment, user_ids in by_increment.items():
         counted = db.session.execute(_more_unread(), {"ids": user_ids, "increment": increment})
-        for user_id, unread in counted:
+        for user_id, unread, devices in counted:
             unit.unread_is(user_id, unread)
+            unit.devices_are(user_id, devices)
     created_at = utcnow()
     rows = [
         {"user_id": draft.user_id, "author_id": None, "kind": draft.kind, "title": draft.title,
@@ -180,13 +184,14 @@ def notify_many(drafts: Sequence[Draft]) -> list[Stored]:
 
 @functools.cache
 def _more_unread() -> sa.Update:
-    """Count `increment` more unread for each of `ids`; RETURNING each new total."""
+    """Count `increment` more unread for each of `ids`; RETURNING each new total and
+    number of push devices."""
     users = User.__table__
     return (
         sa.update(users)
         .where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
         .values(unread_count=users.c.unread_count + sa.bindparam("increment"))
-        .returning(users.c.id, unread_expression())
+        .returning(users.c.id, unread_expression(), users.c.push_devices_count)
     )
 
 

@@ -9,10 +9,15 @@ far from the request that could have been told.
 A device belongs to the login that subscribed it: the foreign key to `logins`
 deletes it with that login (sign out, everywhere, password change or reset,
 account deletion), and to `users` with the account.
+
+Every change to a user's devices ends with `recount` in its transaction, so
+`users.push_devices_count` says whether a delivery has anything to hand to the
+push dispatchers (services/notifications/delivery.py).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -26,8 +31,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.exc import IntegrityError
 
 from fitness_app.extensions import db
-from fitness_app.models import PushDevice, utcnow
+from fitness_app.models import PushDevice, User, utcnow
 from fitness_app.services.push.keys import b64url_decode
+from fitness_app.services.sql import lock_users
 
 MAX_ENDPOINT = 2048
 # Device ids are `secrets.token_urlsafe(16)`; anything else a client names is no device,
@@ -125,6 +131,8 @@ def subscribe(user_id: int, login_id: int, subscription: Subscription,
             existing.p256dh, existing.auth = subscription.p256dh, subscription.auth
             db.session.commit()
             return existing.id, False
+        owners = {user_id} if existing is None else {user_id, existing.user_id}
+        lock_users(owners)  # before the INSERT: see `recount`
         if existing is not None:
             db.session.delete(existing)
             db.session.flush()
@@ -135,6 +143,8 @@ def subscribe(user_id: int, login_id: int, subscription: Subscription,
         )
         db.session.add(device)
         try:
+            db.session.flush()
+            recount(owners)
             db.session.commit()
         except IntegrityError:
             # The same browser subscribed twice at once: the other request won.
@@ -159,9 +169,12 @@ def is_device_id(value: object) -> bool:
 
 def remove(user_id: int, device_id: str) -> bool:
     """Delete one of the user's devices; False when it is not theirs. Commits."""
+    lock_users([user_id])
     gone = db.session.execute(
         sa.delete(PushDevice).where(PushDevice.id == device_id, PushDevice.user_id == user_id)
     ).rowcount
+    if gone:
+        recount([user_id])
     db.session.commit()
     return bool(gone)
 
@@ -183,8 +196,40 @@ def forget(device_ids: Iterable[str]) -> None:
     """The push service has forgotten these devices (404, 410): delete them. Commits."""
     ids = list(device_ids)
     if ids:
+        owners = db.session.scalars(
+            sa.select(PushDevice.user_id).where(PushDevice.id.in_(ids))).all()
+        lock_users(owners)
         db.session.execute(sa.delete(PushDevice).where(PushDevice.id.in_(ids)))
+        recount(owners)
         db.session.commit()
+
+
+def recount(user_ids: Iterable[int]) -> None:
+    """Set `users.push_devices_count` of these users from their rows, in the caller's
+    transaction, under the users' locks (`lock_users`, which `store.notify` takes too).
+
+    Why it is never low, which would lose pushes: a device is inserted under its
+    user's lock (`subscribe`) and counted under it, so no count can miss a device
+    committed before it or racing it. A removal without a recount leaves it high,
+    which costs only a dispatcher's read that finds nothing. Callers that delete
+    take the lock before their DELETE as well, so every transaction here orders
+    the user's lock before the device rows (no deadlock between them). Counting
+    reads one user's devices through the index on `user_id`.
+    """
+    ids = sorted(set(user_ids))
+    if ids:
+        lock_users(ids)
+        db.session.execute(_recount(), {"ids": ids})
+
+
+@functools.cache
+def _recount() -> sa.Update:
+    """Built once per process."""
+    users, devices = User.__table__, PushDevice.__table__
+    counted = (sa.select(sa.func.count()).select_from(devices)
+               .where(devices.c.user_id == users.c.id).scalar_subquery())
+    return (sa.update(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
+            .values(push_devices_count=counted))
 
 
 def used(device_ids: Iterable[str]) -> None:
