@@ -9,7 +9,7 @@ error, and any other body type is refused with 415 before a view runs.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,7 +19,10 @@ from wtforms.validators import ValidationError
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ALLOWED_CONTROLS = frozenset("\t\n\r")
+# Unicode's control characters (category Cc is exactly U+0000-U+001F and U+007F-U+009F),
+# less the tab and line breaks a text area holds: one regex search per value, in C,
+# instead of a category lookup per character in Python on every form field.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -122,9 +125,7 @@ class Form(FlaskForm):
 
 
 def _has_control_characters(value: Any) -> bool:
-    return isinstance(value, str) and any(
-        unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROLS for ch in value
-    )
+    return isinstance(value, str) and _CONTROL_CHARACTERS.search(value) is not None
 
 
 class InRange:
