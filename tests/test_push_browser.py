@@ -62,6 +62,11 @@ STUB = """
 })();
 """
 
+SOCKET_ON_WEBSOCKET = """() => {
+  const socket = window.fitnessSocket;
+  return Boolean(socket && socket.connected && socket.io.engine.transport.name === "websocket");
+}"""
+
 NOTIFICATIONS = """async () => {
   const registration = await navigator.serviceWorker.getRegistration("/");
   if (!registration) return [];
@@ -168,7 +173,11 @@ def test_a_phone_subscribes_and_its_service_worker_shows_the_push(phone, server,
     assert "Chrome on Android" in page.locator("#device-list").inner_text()
 
     # The phone's tab closes (its socket with `auth.device` with it); a page of
-    # the origin that runs no app script stays, for the DevTools session.
+    # the origin that runs no app script stays, for the DevTools session. Once the
+    # socket has moved to WebSocket: a tab closed while its socket still long-polls
+    # (the connect had just begun) stays connected on the server until the ping
+    # timeout, 45 s, and a connected device gets no push.
+    page.wait_for_function(SOCKET_ON_WEBSOCKET)
     page.goto(QUIET_PAGE)
     complete(server, laptop(server, name), "Lunch run")
     [push] = push_service.wait(lambda s: s.for_(subscription))
