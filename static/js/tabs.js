@@ -25,7 +25,10 @@
 (function () {
   "use strict";
 
-  var GRACE_MS = 2000;
+  // How long a group waits for the tab that left to come back: a form post, its
+  // redirect and the next page on a phone's network (or a busy machine) take
+  // seconds; 2 s sent the popup of a slow reload to a system notification.
+  var GRACE_MS = 5000;
   var CONFIRM_MS = 1000;
   var PLACED_KEPT = 200;
 
