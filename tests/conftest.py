@@ -54,7 +54,9 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """A fresh, empty database URL: SQLite, and PostgreSQL (required under CI)."""
     if request.param == "postgresql":
         services.require("PostgreSQL", PG_SKIP_REASON)
-    with database_url(request.param, tmp_path) as url:
+    # A test that takes the `app` fixture gets its tables from `create_all` at once, so a
+    # reused schema (tests/databases.py) is as good as a new one.
+    with database_url(request.param, tmp_path, with_tables="app" in request.fixturenames) as url:
         yield url
 
 
