@@ -140,6 +140,11 @@ def populate(database: str, users: int, push_origin: str, keys: dict) -> None:
             [{"id": f"bench{i:06d}", "u": uid, "l": login_of[uid],
               "e": f"{push_origin}/push/bench{i:06d}", "k": keys["p256dh"], "a": keys["auth"],
               "c": now} for i, uid in enumerate(phones)])
+        # The counter the services keep with every device (a delivery reads it to know
+        # whether Web Push has work for a user); rows written around them set it here.
+        conn.execute(sa.text(
+            "UPDATE users SET push_devices_count ="
+            " (SELECT COUNT(*) FROM push_devices WHERE push_devices.user_id = users.id)"))
     engine.dispose()
 
 
