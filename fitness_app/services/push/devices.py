@@ -206,19 +206,19 @@ def forget(device_ids: Iterable[str]) -> None:
 
 def recount(user_ids: Iterable[int]) -> None:
     """Set `users.push_devices_count` of these users from their rows, in the caller's
-    transaction, under the users' locks (`lock_users`, which `store.notify` takes too).
+    transaction. The caller holds the users' locks (`lock_users`, which
+    `store.notify` takes too), taken before it changed any device row.
 
     Why it is never low, which would lose pushes: a device is inserted under its
     user's lock (`subscribe`) and counted under it, so no count can miss a device
     committed before it or racing it. A removal without a recount leaves it high,
-    which costs only a dispatcher's read that finds nothing. Callers that delete
-    take the lock before their DELETE as well, so every transaction here orders
-    the user's lock before the device rows (no deadlock between them). Counting
-    reads one user's devices through the index on `user_id`.
+    which costs only a dispatcher's read that finds nothing. Taking the lock
+    before the DELETE as well orders every such transaction the same way, the
+    user's lock before the device rows, so none waits for another in a cycle.
+    Counting reads one user's devices through the index on `user_id`.
     """
     ids = sorted(set(user_ids))
     if ids:
-        lock_users(ids)
         db.session.execute(_recount(), {"ids": ids})
 
 
