@@ -292,6 +292,17 @@
       try { sessionStorage.setItem("stride.tab.left", me); } catch (e) { /* storage off */ }
     }
 
+    /* A navigation begins (a form post, a link): the page may be gone before a popup
+     * the leader sends it is shown, and the post's own notification can come back
+     * before `pagehide`. So say "away" now, before the request leaves; the next page's
+     * hello names this tab and gets what waited for it. A navigation that ends
+     * without leaving (a download, a 204) says so once the grace is over. */
+    function leaving() {
+      if (gone) return;
+      post({ type: "away", tab: me });
+      setTimeout(function () { if (!gone) announce(); }, GRACE_MS);
+    }
+
     function changed() {
       if (gone) return;
       if (!document.hidden && document.hasFocus()) focusedAt = Date.now();
@@ -301,6 +312,7 @@
     document.addEventListener("visibilitychange", changed);
     window.addEventListener("focus", changed);
     window.addEventListener("blur", changed);
+    window.addEventListener("beforeunload", leaving);
     window.addEventListener("pagehide", leave);
     document.addEventListener("freeze", leave);
     window.addEventListener("pageshow", function (event) {
